@@ -1,0 +1,199 @@
+"""Ingestion: read a file, map, normalise, validate, quarantine, and append to the store.
+
+For every file rows_in = rows_accepted + rows_quarantined; accepted rows already in the store
+(same id, same content) are counted, not written again, so re-ingesting a file changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from riskscore.features.contracts import get_contract
+from riskscore.features.errors import BadInputError
+from riskscore.features.mapping import ColumnMapping, apply_mapping, load_mapping
+from riskscore.features.readers import SOURCE_ROW, read_raw
+from riskscore.features.store import (
+    INGESTED_AT,
+    ROW_HASH,
+    SOURCE_FILE,
+    Store,
+    row_hash,
+    utc_stamp,
+)
+from riskscore.features.validation import validate
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did; written as JSON beside the data."""
+
+    kind: str
+    source_file: str
+    source_sha256: str
+    mapping_file: str | None
+    rows_in: int
+    rows_accepted: int
+    rows_quarantined: int
+    rows_new: int
+    rows_already_present: int
+    quarantine_file: str | None
+    part_file: str | None
+    columns_ignored: list[str] = field(default_factory=list)
+    reasons_by_field: dict[str, int] = field(default_factory=dict)
+    date_min: str | None = None
+    date_max: str | None = None
+    started_at: str = ""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest(
+    kind: str,
+    path: Path,
+    store_dir: Path,
+    mapping: Path | ColumnMapping | None = None,
+    sheet: str | None = None,
+    today: date | None = None,
+) -> IngestReport:
+    """Ingest one file of `kind` into the store at `store_dir`.
+
+    Raises BadInputError (and writes nothing) when the file or mapping cannot be used at all.
+    """
+    started = time.perf_counter()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    contract = get_contract(kind)
+    path = Path(path)
+    column_mapping = load_mapping(mapping) if isinstance(mapping, Path) else mapping
+    column_mapping = column_mapping or ColumnMapping()
+
+    raw_file = read_raw(path, sheet=sheet or column_mapping.sheet, kind=kind)
+    raw = raw_file.frame
+    mapped, ignored = apply_mapping(raw, contract, column_mapping, path)
+    checked = validate(contract, mapped, date_formats=column_mapping.date_formats, today=today)
+    reasons = checked.rejected_reasons
+    accepted = checked.accepted  # indexed by position in `raw`
+
+    store = Store(store_dir)
+    accepted[ROW_HASH] = row_hash(accepted, contract.field_names)
+    new, present, conflicts = _split_against_store(store, kind, accepted)
+    if len(conflicts):
+        stored_in = conflicts[SOURCE_FILE].astype("string")
+        conflict_reasons = "id: already stored with different content (from " + stored_in + ")"
+        reasons = pd.concat([reasons, conflict_reasons]).sort_index()
+
+    kind_dir = store.kind_dir(kind)
+    stamp = utc_stamp()
+    quarantine_file = None
+    rows_quarantined = len(reasons) + len(raw_file.malformed)
+    if rows_quarantined:
+        quarantine_file = kind_dir / "quarantine" / f"{path.stem}-{stamp}.csv"
+        _write_quarantine(quarantine_file, raw, reasons, raw_file.malformed, path)
+    part_file = None
+    if len(new):
+        new = new.assign(**{SOURCE_FILE: path.name, INGESTED_AT: pd.Timestamp(started_at)})
+        part_file = store.append(kind, new.reset_index(drop=True))
+
+    dates = accepted["date"]
+    report = IngestReport(
+        kind=kind,
+        source_file=str(path),
+        source_sha256=file_sha256(path),
+        mapping_file=column_mapping.source,
+        rows_in=len(raw) + len(raw_file.malformed),
+        rows_accepted=len(accepted) - len(conflicts),
+        rows_quarantined=rows_quarantined,
+        rows_new=len(new),
+        rows_already_present=len(present),
+        quarantine_file=str(quarantine_file) if quarantine_file else None,
+        part_file=str(part_file) if part_file else None,
+        columns_ignored=ignored,
+        reasons_by_field=_count_fields(pd.concat([reasons, raw_file.malformed["reason"]])),
+        date_min=dates.min().date().isoformat() if len(dates) else None,
+        date_max=dates.max().date().isoformat() if len(dates) else None,
+        started_at=started_at,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    assert report.rows_in == report.rows_accepted + report.rows_quarantined
+    _write_report(kind_dir, report, stamp, path)
+    return report
+
+
+def _split_against_store(
+    store: Store, kind: str, accepted: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(new rows, rows already stored unchanged, rows whose id is stored with other content)."""
+    stored = store.keys(kind)
+    if stored.empty:
+        return accepted, accepted.iloc[:0], accepted.iloc[:0].assign(**{SOURCE_FILE: ""})
+    stored = stored.drop_duplicates("id").set_index("id")
+    known = accepted["id"].isin(stored.index)
+    new = accepted[~known]
+    seen = accepted[known]
+    stored_hash = stored.loc[seen["id"], ROW_HASH].to_numpy()
+    same = seen[ROW_HASH].to_numpy() == stored_hash
+    conflicts = seen[~same].assign(
+        **{SOURCE_FILE: stored.loc[seen.loc[~same, "id"], SOURCE_FILE].to_numpy()}
+    )
+    return new, seen[same], conflicts
+
+
+def _write_quarantine(
+    target: Path, raw: pd.DataFrame, reasons: pd.Series, malformed: pd.DataFrame, path: Path
+) -> None:
+    """Rejected rows as they came, with source row and reasons first, in source order."""
+    rows = raw.loc[reasons.index]
+    out = pd.concat(
+        [
+            pd.DataFrame(
+                {"source_row": rows[SOURCE_ROW].to_numpy(), "reasons": reasons.to_numpy()}
+            ).join(rows.drop(columns=SOURCE_ROW).reset_index(drop=True)),
+            pd.DataFrame(
+                {
+                    "source_row": malformed[SOURCE_ROW].to_numpy(),
+                    "reasons": malformed["reason"].to_numpy(),
+                    "raw_text": malformed["text"].to_numpy(),
+                }
+            ),
+        ],
+        ignore_index=True,
+    ).sort_values("source_row")
+    out.insert(0, "source_file", path.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(target, index=False)
+
+
+def _count_fields(reasons: pd.Series) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for text in reasons:
+        for part in str(text).split("; "):
+            counts[part.split(":", 1)[0]] += 1
+    return dict(counts.most_common())
+
+
+def _write_report(kind_dir: Path, report: IngestReport, stamp: str, path: Path) -> None:
+    text = json.dumps(report.to_dict(), indent=2)
+    history = kind_dir / "reports" / f"{stamp}-{path.stem}.json"
+    history.parent.mkdir(parents=True, exist_ok=True)
+    history.write_text(text)
+    (kind_dir / "ingest-report.json").write_text(text)
+
+
+__all__ = ["BadInputError", "IngestReport", "file_sha256", "ingest"]

@@ -1,0 +1,89 @@
+"""The local store: one folder per input kind holding append-only Parquet parts.
+
+```
+STORE/<kind>/part-<utc>-<token>.parquet   normalised accepted rows, one part per ingest
+STORE/<kind>/quarantine/<file>-<utc>.csv  rejected source rows with their reasons
+STORE/<kind>/reports/<utc>-<file>.json    every ingest report
+STORE/<kind>/ingest-report.json           the latest one
+```
+Parts are written to a temporary name and renamed, so a reader never sees half a part.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from riskscore.features.contracts import empty_frame, get_contract
+
+ROW_HASH = "_row_hash"
+SOURCE_FILE = "_source_file"
+INGESTED_AT = "_ingested_at"
+
+
+def utc_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+class Store:
+    """A directory of normalised, validated records by kind."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def kind_dir(self, kind: str) -> Path:
+        get_contract(kind)
+        return self.root / kind
+
+    def parts(self, kind: str) -> list[Path]:
+        return sorted(self.kind_dir(kind).glob("part-*.parquet"))
+
+    def has(self, kind: str) -> bool:
+        return bool(self.parts(kind))
+
+    def read(self, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """All stored rows of a kind (an empty frame with the contract's columns if none)."""
+        parts = self.parts(kind)
+        if not parts:
+            frame = empty_frame(get_contract(kind)).assign(
+                **{
+                    ROW_HASH: pd.Series([], dtype="uint64"),
+                    SOURCE_FILE: pd.Series([], dtype="string"),
+                    INGESTED_AT: pd.Series([], dtype="datetime64[us, UTC]"),
+                }
+            )
+            return frame[columns] if columns else frame
+        table = ds.dataset(parts, format="parquet").to_table(columns=columns)
+        return table.to_pandas(types_mapper=_pandas_type)
+
+    def keys(self, kind: str) -> pd.DataFrame:
+        """id, row hash and source file of every stored row."""
+        return self.read(kind, columns=["id", ROW_HASH, SOURCE_FILE])
+
+    def append(self, kind: str, frame: pd.DataFrame) -> Path:
+        """Write `frame` as a new part, atomically."""
+        folder = self.kind_dir(kind)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"part-{utc_stamp()}-{secrets.token_hex(4)}.parquet"
+        tmp = path.with_suffix(".tmp")
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+        os.replace(tmp, path)
+        return path
+
+
+def _pandas_type(arrow_type: pa.DataType) -> object:
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return pd.StringDtype()
+    return None
+
+
+def row_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """A content hash per row over the contract columns, to tell a re-send from a correction."""
+    return pd.util.hash_pandas_object(frame[columns], index=False).astype("uint64")

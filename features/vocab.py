@@ -1,0 +1,251 @@
+"""Controlled vocabularies and the spellings of them that real customs data uses.
+
+Alias keys are compared after `simplify()`: lower case, accents kept, punctuation and repeated
+spaces collapsed to one space.
+"""
+
+from __future__ import annotations
+
+import re
+
+TRANSPORT_MODES = (
+    "sea",
+    "air",
+    "road",
+    "rail",
+    "postal",
+    "courier",
+    "fixed_installation",
+    "inland_waterway",
+    "unknown",
+)
+
+# UN/ECE Recommendation 19 codes (one digit; two-digit national sub-codes keep the first digit).
+REC19_MODES = {
+    "0": "unknown",
+    "1": "sea",
+    "2": "rail",
+    "3": "road",
+    "4": "air",
+    "5": "postal",
+    "6": "unknown",  # multimodal: the border mode is not known
+    "7": "fixed_installation",
+    "8": "inland_waterway",
+    "9": "unknown",
+}
+
+MODE_ALIASES = {
+    "sea": "sea",
+    "maritime": "sea",
+    "maritime transport": "sea",
+    "ocean": "sea",
+    "vessel": "sea",
+    "ship": "sea",
+    "sea freight": "sea",
+    "seafreight": "sea",
+    "container": "sea",
+    "air": "air",
+    "air transport": "air",
+    "air freight": "air",
+    "airfreight": "air",
+    "air cargo": "air",
+    "aircraft": "air",
+    "air passenger": "air",
+    "passenger": "air",
+    "road": "road",
+    "road transport": "road",
+    "truck": "road",
+    "lorry": "road",
+    "vehicle": "road",
+    "car": "road",
+    "bus": "road",
+    "rail": "rail",
+    "rail transport": "rail",
+    "railway": "rail",
+    "train": "rail",
+    "post": "postal",
+    "postal": "postal",
+    "mail": "postal",
+    "postal consignment": "postal",
+    "parcel post": "postal",
+    "ems": "postal",
+    "courier": "courier",
+    "express": "courier",
+    "express courier": "courier",
+    "express consignment": "courier",
+    "fixed installation": "fixed_installation",
+    "fixed transport installation": "fixed_installation",
+    "fixed installations": "fixed_installation",
+    "fixed_installation": "fixed_installation",
+    "pipeline": "fixed_installation",
+    "power line": "fixed_installation",
+    "inland waterway": "inland_waterway",
+    "inland_waterway": "inland_waterway",
+    "inland water transport": "inland_waterway",
+    "river": "inland_waterway",
+    "barge": "inland_waterway",
+    "unknown": "unknown",
+    "not known": "unknown",
+    "n/a": "unknown",
+    "other": "unknown",
+    "multimodal": "unknown",
+}
+
+UNITS = ("kg", "g", "t", "l", "ml", "m3", "m2", "m", "unit", "pair", "carat")
+
+UNIT_ALIASES = {
+    "kg": "kg",
+    "kgs": "kg",
+    "kgm": "kg",
+    "kilo": "kg",
+    "kilos": "kg",
+    "kilogram": "kg",
+    "kilograms": "kg",
+    "g": "g",
+    "gr": "g",
+    "grm": "g",
+    "gram": "g",
+    "grams": "g",
+    "t": "t",
+    "tne": "t",
+    "ton": "t",
+    "tons": "t",
+    "tonne": "t",
+    "tonnes": "t",
+    "l": "l",
+    "ltr": "l",
+    "litre": "l",
+    "litres": "l",
+    "liter": "l",
+    "liters": "l",
+    "ml": "ml",
+    "mlt": "ml",
+    "m3": "m3",
+    "mtq": "m3",
+    "cbm": "m3",
+    "m2": "m2",
+    "mtk": "m2",
+    "m": "m",
+    "mtr": "m",
+    "metre": "m",
+    "meter": "m",
+    "u": "unit",
+    "unit": "unit",
+    "units": "unit",
+    "nar": "unit",
+    "h87": "unit",
+    "pce": "unit",
+    "pc": "unit",
+    "pcs": "unit",
+    "piece": "unit",
+    "pieces": "unit",
+    "item": "unit",
+    "items": "unit",
+    "nos": "unit",
+    "no": "unit",
+    "number": "unit",
+    "stick": "unit",
+    "sticks": "unit",
+    "head": "unit",
+    "specimens": "unit",
+    "pr": "pair",
+    "pair": "pair",
+    "pairs": "pair",
+    "ct": "carat",
+    "ctm": "carat",
+    "carat": "carat",
+    "carats": "carat",
+}
+
+PLACE_TYPES = (
+    "airport",
+    "seaport",
+    "land_border",
+    "postal_courier_centre",
+    "inland",
+    "unknown",
+)
+
+PLACE_TYPE_ALIASES = {
+    "airport": "airport",
+    "air port": "airport",
+    "seaport": "seaport",
+    "sea port": "seaport",
+    "port": "seaport",
+    "harbour": "seaport",
+    "harbor": "seaport",
+    "land border": "land_border",
+    "land_border": "land_border",
+    "border": "land_border",
+    "border crossing": "land_border",
+    "postal courier centre": "postal_courier_centre",
+    "postal_courier_centre": "postal_courier_centre",
+    "postal centre": "postal_courier_centre",
+    "postal center": "postal_courier_centre",
+    "mail centre": "postal_courier_centre",
+    "courier centre": "postal_courier_centre",
+    "courier center": "postal_courier_centre",
+    "postal/courier centre": "postal_courier_centre",
+    "inland": "inland",
+    "inland control": "inland",
+    "warehouse": "inland",
+    "unknown": "unknown",
+}
+
+COMMODITY_CATEGORIES = (
+    "drugs",
+    "tobacco",
+    "alcohol",
+    "wildlife",
+    "timber",
+    "waste",
+    "ipr",
+    "weapons",
+    "cash",
+    "precursors",
+    "other",
+)
+
+COMMODITY_ALIASES = {
+    **{c: c for c in COMMODITY_CATEGORIES},
+    "drug": "drugs",
+    "narcotics": "drugs",
+    "cigarettes": "tobacco",
+    "tobacco products": "tobacco",
+    "alcoholic beverages": "alcohol",
+    "cites": "wildlife",
+    "flora and fauna": "wildlife",
+    "intellectual property": "ipr",
+    "ipr infringement": "ipr",
+    "counterfeit": "ipr",
+    "counterfeits": "ipr",
+    "weapon": "weapons",
+    "arms": "weapons",
+    "firearms": "weapons",
+    "currency": "cash",
+    "chemical precursors": "precursors",
+    "precursor": "precursors",
+    "hazardous waste": "waste",
+}
+
+FLOWS = ("import", "export", "transit")
+
+FLOW_ALIASES = {
+    "import": "import",
+    "imports": "import",
+    "im": "import",
+    "i": "import",
+    "export": "export",
+    "exports": "export",
+    "ex": "export",
+    "e": "export",
+    "transit": "transit",
+    "t": "transit",
+}
+
+_NON_WORD = re.compile(r"[\s_\-./,()]+")
+
+
+def simplify(text: str) -> str:
+    """Lower-case, trim and collapse punctuation so spellings compare equal."""
+    return _NON_WORD.sub(" ", text.strip().lower()).strip()

@@ -1,0 +1,137 @@
+"""The `riskscore` command line: thin verbs that parse, call one library function, and format."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from riskscore.console import console, fail, out, progress_bar
+from riskscore.features.contracts import CONTRACTS
+from riskscore.features.errors import BadInputError
+from riskscore.settings import get_settings
+
+app = typer.Typer(
+    help="Customs risk scoring: ingest seizures and clearance data, train, register and serve.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+template_app = typer.Typer(help="Write blank bulk-upload workbooks.", no_args_is_help=True)
+app.add_typer(template_app, name="template")
+
+
+class InputKind(StrEnum):
+    seizures = "seizures"
+    clearance = "clearance"
+    declarations = "declarations"
+
+
+StoreOption = Annotated[
+    Path | None, typer.Option("--store", help="Store directory (default: RISKSCORE_STORE_DIR).")
+]
+
+
+def _store(store: Path | None) -> Path:
+    return store or get_settings().store_dir
+
+
+@template_app.command("seizures")
+def template_seizures(
+    out_file: Annotated[Path, typer.Option("--out", help="Workbook to write (.xlsx).")],
+) -> None:
+    """Write the CEN-style seizure bulk-upload template."""
+    _write_template("seizures", out_file)
+
+
+@template_app.command("clearance")
+def template_clearance(
+    out_file: Annotated[Path, typer.Option("--out", help="Workbook to write (.xlsx).")],
+) -> None:
+    """Write a clearance-records upload template."""
+    _write_template("clearance", out_file)
+
+
+@template_app.command("declarations")
+def template_declarations(
+    out_file: Annotated[Path, typer.Option("--out", help="Workbook to write (.xlsx).")],
+) -> None:
+    """Write a labelled-declarations upload template."""
+    _write_template("declarations", out_file)
+
+
+def _write_template(kind: str, out_file: Path) -> None:
+    from riskscore.features.template import write_template
+
+    if out_file.suffix.lower() != ".xlsx":
+        raise fail(f"{out_file}: the template is an Excel workbook, name it *.xlsx")
+    write_template(CONTRACTS[kind], out_file)
+    out.print(f"wrote {out_file}")
+
+
+@app.command()
+def ingest(
+    kind: Annotated[InputKind, typer.Argument(help="What the file holds.")],
+    path: Annotated[Path, typer.Argument(help="An .xlsx, .csv or .parquet file.")],
+    store: StoreOption = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="YAML column mapping for a member's own export.")
+    ] = None,
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet to read.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Validate a file against its contract and append the good rows to the store."""
+    from riskscore.features.ingest import ingest as run_ingest
+
+    try:
+        with console.status(f"ingesting {path.name}"):
+            report = run_ingest(kind.value, path, _store(store), mapping=mapping, sheet=sheet)
+    except BadInputError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps(report.to_dict()))
+        return
+    table = Table(title=f"{kind.value}: {path.name}", show_header=False)
+    for label, value in (
+        ("rows in", report.rows_in),
+        ("accepted", report.rows_accepted),
+        ("  new", report.rows_new),
+        ("  already in store", report.rows_already_present),
+        ("quarantined", report.rows_quarantined),
+        ("dates", f"{report.date_min} to {report.date_max}"),
+        ("seconds", report.seconds),
+    ):
+        table.add_row(label, str(value))
+    out.print(table)
+    if report.rows_quarantined:
+        top = ", ".join(f"{k} ({v})" for k, v in list(report.reasons_by_field.items())[:5])
+        out.print(f"[yellow]quarantined rows by field:[/] {top}")
+        out.print(f"[yellow]quarantine file:[/] {report.quarantine_file}")
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the demo files.")] = Path(
+        "demo"
+    ),
+    declarations: Annotated[int, typer.Option(min=100, help="Number of shipments.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Generate realistic demo seizures, clearance records and labelled declarations."""
+    from riskscore.synth import generate
+
+    with progress_bar("generating declarations", total=declarations) as bar:
+        summary = generate(
+            out_dir,
+            declarations=declarations,
+            seed=seed,
+            progress=lambda n: bar.update(0, completed=n),
+        )
+    out.print_json(json.dumps(summary.to_dict(), default=str))
+
+
+def main() -> None:  # pragma: no cover - console script entry for `python -m`
+    app()
