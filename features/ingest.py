@@ -18,7 +18,7 @@ import pandas as pd
 
 from riskscore.features.contracts import get_contract
 from riskscore.features.errors import BadInputError
-from riskscore.features.mapping import ColumnMapping, apply_mapping, load_mapping
+from riskscore.features.mapping import ColumnMapping, apply_mapping, extra_name, load_mapping
 from riskscore.features.readers import SOURCE_ROW, read_raw
 from riskscore.features.store import (
     INGESTED_AT,
@@ -87,7 +87,13 @@ def ingest(
     raw_file = read_raw(path, sheet=sheet or column_mapping.sheet, kind=kind)
     raw = raw_file.frame
     mapped, ignored = apply_mapping(raw, contract, column_mapping, path)
-    checked = validate(contract, mapped, date_formats=column_mapping.date_formats, today=today)
+    checked = validate(
+        contract,
+        mapped,
+        date_formats=column_mapping.date_formats,
+        numeric_extras=tuple(extra_name(c) for c in column_mapping.extra_numbers),
+        today=today,
+    )
     reasons = checked.rejected_reasons
     accepted = checked.accepted  # indexed by position in `raw`
 
@@ -160,21 +166,25 @@ def _write_quarantine(
 ) -> None:
     """Rejected rows as they came, with source row and reasons first, in source order."""
     rows = raw.loc[reasons.index]
-    out = pd.concat(
-        [
-            pd.DataFrame(
-                {"source_row": rows[SOURCE_ROW].to_numpy(), "reasons": reasons.to_numpy()}
-            ).join(rows.drop(columns=SOURCE_ROW).reset_index(drop=True)),
-            pd.DataFrame(
-                {
-                    "source_row": malformed[SOURCE_ROW].to_numpy(),
-                    "reasons": malformed["reason"].to_numpy(),
-                    "raw_text": malformed["text"].to_numpy(),
-                }
-            ),
-        ],
-        ignore_index=True,
-    ).sort_values("source_row")
+    out = (
+        pd.concat(
+            [
+                pd.DataFrame(
+                    {"source_row": rows[SOURCE_ROW].to_numpy(), "reasons": reasons.to_numpy()}
+                ).join(rows.drop(columns=SOURCE_ROW).reset_index(drop=True)),
+                pd.DataFrame(
+                    {
+                        "source_row": malformed[SOURCE_ROW].to_numpy(),
+                        "reasons": malformed["reason"].to_numpy(),
+                        "raw_text": malformed["text"].to_numpy(),
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+        .astype({"source_row": "int64"})
+        .sort_values("source_row")
+    )
     out.insert(0, "source_file", path.name)
     target.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(target, index=False)

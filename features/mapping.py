@@ -6,7 +6,8 @@ sheet: Sheet1                 # optional: the Excel sheet to read
 columns:                      # source column -> contract field
   Declaration ID: id
   HS6 Code: hs_code
-extra: [Office ID, Tax Type]  # kept as opaque text columns x_office_id, x_tax_type
+extra: [Office ID, Tax Type]  # kept as opaque categories x_office_id, x_tax_type
+extra_numbers: [Tax Rate]     # kept as numbers x_tax_rate (a bad number quarantines the row)
 constants:                    # contract field -> value for every row
   reporting_country: KR
 values:                       # contract field -> {source value: contract value}
@@ -38,6 +39,7 @@ class ColumnMapping:
 
     columns: dict[str, str] = field(default_factory=dict)
     extra: tuple[str, ...] = ()
+    extra_numbers: tuple[str, ...] = ()
     constants: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     date_formats: tuple[str, ...] = ()
@@ -61,7 +63,16 @@ def load_mapping(path: Path) -> ColumnMapping:
         raise BadInputError(path, f"unreadable mapping file ({exc})".splitlines()[0]) from exc
     if not isinstance(doc, dict):
         raise BadInputError(path, "a mapping file must be a YAML mapping (key: value)")
-    known = {"kind", "sheet", "columns", "extra", "constants", "values", "date_formats"}
+    known = {
+        "kind",
+        "sheet",
+        "columns",
+        "extra",
+        "extra_numbers",
+        "constants",
+        "values",
+        "date_formats",
+    }
     unknown = sorted(set(doc) - known)
     if unknown:
         raise BadInputError(path, f"unknown keys {unknown}; expected some of {sorted(known)}")
@@ -79,6 +90,7 @@ def load_mapping(path: Path) -> ColumnMapping:
     return ColumnMapping(
         columns={str(k): str(v) for k, v in section("columns", dict).items()},  # type: ignore[union-attr]
         extra=tuple(str(c) for c in section("extra", list)),  # type: ignore[union-attr]
+        extra_numbers=tuple(str(c) for c in section("extra_numbers", list)),  # type: ignore[union-attr]
         constants={str(k): str(v) for k, v in section("constants", dict).items()},  # type: ignore[union-attr]
         values={
             str(f): {str(k): str(v) for k, v in t.items()}
@@ -110,7 +122,8 @@ def apply_mapping(
     if mapping.kind and mapping.kind != contract.name:
         raise BadInputError(where, f"written for {mapping.kind}, not {contract.name}")
 
-    missing = [c for c in (*mapping.columns, *mapping.extra) if c not in raw.columns]
+    extras = (*mapping.extra, *mapping.extra_numbers)
+    missing = [c for c in (*mapping.columns, *extras) if c not in raw.columns]
     if missing:
         raise BadInputError(
             path, f"columns named in the mapping are missing: {', '.join(map(repr, missing))}"
@@ -119,13 +132,13 @@ def apply_mapping(
     renames = dict(mapping.columns)
     by_simple_name = {simplify(f).replace(" ", "_"): f for f in fields}
     for column in raw.columns:
-        if column in renames or column == SOURCE_ROW or column in mapping.extra:
+        if column in renames or column == SOURCE_ROW or column in extras:
             continue
         target = by_simple_name.get(simplify(column).replace(" ", "_"))
         if target and target not in renames.values():
             renames[column] = target
     out = pd.DataFrame({target: raw[source] for source, target in renames.items()})
-    for column in mapping.extra:
+    for column in extras:
         out[extra_name(column)] = raw[column]
     for fld, value in mapping.constants.items():
         out[fld] = pd.Series(value, index=raw.index, dtype="string")
@@ -141,6 +154,6 @@ def apply_mapping(
             f"required column(s) missing: {', '.join(absent)} "
             f"(found: {', '.join(c for c in raw.columns if c != SOURCE_ROW)})",
         )
-    used = set(renames) | set(mapping.extra) | {SOURCE_ROW}
+    used = set(renames) | set(extras) | {SOURCE_ROW}
     ignored = [c for c in raw.columns if c not in used]
     return out, ignored

@@ -115,7 +115,11 @@ COUNTRY_ALIASES = {
     "state of palestine": "PS",
     "vatican": "VA",
     "holy see": "VA",
-    "kosovo": "XK",  # user-assigned code used by the EU and WCO members
+    "kosovo": "XK",
+    "xx": "ZZ",
+    "unknown": "ZZ",
+    "not known": "ZZ",
+    "unspecified": "ZZ",  # user-assigned code used by the EU and WCO members
     "east timor": "TL",
     "micronesia": "FM",
     "st kitts and nevis": "KN",
@@ -125,7 +129,9 @@ COUNTRY_ALIASES = {
     "bahamas the": "BS",
 }
 
-_EXTRA_ALPHA2 = {"XK"}
+# User-assigned codes in common customs use: Kosovo, and ZZ for "unknown or unspecified"
+# (declared as such, which is information, not an error).
+_EXTRA_ALPHA2 = {"XK", "ZZ"}
 _EXTRA_ALPHA3 = {"XKX": "XK"}
 
 

@@ -66,9 +66,13 @@ def validate(
     mapped: pd.DataFrame,
     *,
     date_formats: tuple[str, ...] = (),
+    numeric_extras: tuple[str, ...] = (),
     today: date | None = None,
 ) -> Validated:
-    """Normalise every contract field of `mapped`, collect reasons, validate the rest."""
+    """Normalise every contract field of `mapped`, collect reasons, validate the rest.
+
+    Member-specific columns (x_*) pass as text, or as numbers when named in `numeric_extras`.
+    """
     mapped = mapped.reset_index(drop=True)
     clean: dict[str, pd.Series] = {}
     problems: dict[str, pd.Series] = {}
@@ -87,7 +91,11 @@ def validate(
 
     frame = pd.DataFrame(clean, index=mapped.index)
     for column in mapped.columns:
-        if column.startswith(EXTRA_PREFIX):
+        if column in numeric_extras:
+            result = norm.normalise_number(mapped[column])
+            frame[column] = result.values
+            problems[column] = result.errors
+        elif column.startswith(EXTRA_PREFIX):
             frame[column] = mapped[column].astype("string").str.strip()
 
     ids = frame["id"]
