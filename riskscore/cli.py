@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 template_app = typer.Typer(help="Write blank bulk-upload workbooks.", no_args_is_help=True)
 app.add_typer(template_app, name="template")
+features_app = typer.Typer(help="The feature registry and the feature table.", no_args_is_help=True)
+app.add_typer(features_app, name="features")
 
 
 class InputKind(StrEnum):
@@ -131,6 +133,49 @@ def synth(
             progress=lambda n: bar.update(0, completed=n),
         )
     out.print_json(json.dumps(summary.to_dict(), default=str))
+
+
+@features_app.command("list")
+def features_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print the feature registry: name, TFA criterion, kind and description."""
+    from riskscore.features.registry import FEATURES
+
+    rows = [
+        {
+            "name": f.name,
+            "criterion": f.criterion.value,
+            "kind": "categorical" if f.categorical else "numeric",
+            "description": f.description,
+        }
+        for f in FEATURES
+    ]
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title=f"{len(rows)} features (plus a member's x_* columns, when present)")
+    for column in ("name", "criterion", "kind", "description"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row.values())
+    out.print(table)
+
+
+@features_app.command("build")
+def features_build(
+    out_file: Annotated[Path, typer.Option("--out", help="Feature table to write (.parquet).")],
+    store: StoreOption = None,
+) -> None:
+    """Build the point-in-time feature table, one row per declaration, with labels."""
+    from riskscore.features.dataset import build_feature_table
+
+    store_dir = _store(store)
+    if not store_dir.is_dir():
+        raise fail(f"{store_dir}: no such store; ingest data first (riskscore ingest --help)")
+    with console.status("building features"):
+        summary = build_feature_table(store_dir, out_file)
+    out.print_json(json.dumps(summary, default=str))
 
 
 def main() -> None:  # pragma: no cover - console script entry for `python -m`

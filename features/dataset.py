@@ -1,0 +1,92 @@
+"""Assemble the labelled history from the store, and the feature table built from it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from riskscore.features.linking import (
+    LinkConfig,
+    LinkResult,
+    labels_from_links,
+    link_seizures,
+    resolve_outcomes,
+)
+from riskscore.features.pipeline import LABEL, FeatureConfig, FeaturePipeline
+from riskscore.features.store import INGESTED_AT, ROW_HASH, SOURCE_FILE, Store
+
+META = ["id", "date", LABEL, "label_source", "link_method"]
+_BOOKKEEPING = [ROW_HASH, SOURCE_FILE, INGESTED_AT]
+
+
+@dataclass
+class History:
+    """Every declaration we know of, labelled, and the seizure database."""
+
+    declarations: pd.DataFrame  # clearance fields (+ x_* extras), label, label_source, link_method
+    seizures: pd.DataFrame
+    links: LinkResult | None
+    label_counts: dict[str, int]
+
+
+def load_history(store: Store, link_config: LinkConfig | None = None) -> History:
+    """Clearance records and labelled declarations as one table, with labels resolved.
+
+    A record present in both keeps the member's own declaration (it carries the inspection
+    outcome). Labels: the inspection outcome where there is one, else 1 when a seizure links to
+    the record, else 0 (docs/labels.md).
+    """
+    clearance = store.read("clearance")
+    declared = store.read("declarations")
+    clearance = clearance[~clearance["id"].isin(declared["id"])]
+    records = pd.concat([declared, clearance], ignore_index=True)
+    records = records.drop(columns=[c for c in _BOOKKEEPING if c in records])
+    records = records.sort_values(["date", "id"], kind="stable").reset_index(drop=True)
+    seizures = store.read("seizures")
+
+    links = None
+    labels = labels_from_links(pd.DataFrame({"clearance_id": [], "method": [], "seizure_id": []}))
+    if len(seizures) and len(records):
+        links = link_seizures(seizures, records, link_config or LinkConfig())
+        labels = labels_from_links(links.links)
+    outcomes = resolve_outcomes(records, labels)
+    records[LABEL] = outcomes.frame["label"].to_numpy()
+    records["label_source"] = outcomes.frame["label_source"].to_numpy()
+    records["link_method"] = outcomes.frame["link_method"].to_numpy()
+    counts = outcomes.counts()
+    if links is not None:
+        counts |= {f"seizures_{k}": v for k, v in links.counts().items()}
+    return History(records, seizures, links, counts)
+
+
+def build_feature_table(
+    store_dir: Path,
+    out: Path,
+    config: FeatureConfig | None = None,
+    link_config: LinkConfig | None = None,
+) -> dict:
+    """Write the point-in-time feature table (one row per declaration) and return a summary.
+
+    Beside `out` go the seizure link report files (`<out stem>-links/`).
+    """
+    store = Store(store_dir)
+    history = load_history(store, link_config)
+    pipeline = FeaturePipeline(config or FeatureConfig())
+    features = pipeline.historical(history.declarations, history.seizures)
+    table = pd.concat([history.declarations[META].reset_index(drop=True), features], axis=1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(out, index=False)
+    summary = {
+        "rows": len(table),
+        "features": len(features.columns),
+        "positives": int(table[LABEL].sum()),
+        "labels": history.label_counts,
+        "out": str(out),
+    }
+    if history.links is not None:
+        summary["link_files"] = history.links.write(out.parent / f"{out.stem}-links")
+    (out.parent / f"{out.stem}-summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
