@@ -1,0 +1,58 @@
+"""The MLflow face of the risk model: a pyfunc whose artifact is the pickled `RiskModel`."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import mlflow.pyfunc
+import pandas as pd
+
+from riskscore.models.risk_model import RiskModel
+
+ARTIFACT = "risk_model"
+OUTPUT_COLUMNS = ["id", "score", "channel", "raw_score"]
+
+
+def save_risk_model(model: RiskModel, path: Path) -> Path:
+    """Pickle the model (booster as LightGBM's own text format inside)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def load_risk_model(path: Path) -> RiskModel:
+    with Path(path).open("rb") as fh:
+        model = pickle.load(fh)
+    if not isinstance(model, RiskModel):
+        raise TypeError(f"{path} does not hold a RiskModel")
+    return model
+
+
+class RiskPyfunc(mlflow.pyfunc.PythonModel):
+    """pyfunc wrapper: `predict` scores a frame of declarations (score only, no explanations).
+
+    The scoring service unwraps it (`unwrap_python_model().model`) to reach the explanations.
+    """
+
+    def __init__(self) -> None:
+        self.model: RiskModel | None = None
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        self.model = load_risk_model(Path(context.artifacts[ARTIFACT]))
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
+        assert self.model is not None, "load_context was not called"
+        frame = model_input.copy()
+        if "date" in frame:
+            frame["date"] = pd.to_datetime(frame["date"])
+        scored = self.model.score(frame, explain="none")
+        return pd.DataFrame(
+            {
+                "id": frame["id"].astype(str).to_numpy() if "id" in frame else None,
+                "score": scored.score,
+                "channel": scored.channel.astype(str),
+                "raw_score": scored.raw,
+            }
+        )

@@ -1,0 +1,168 @@
+"""The deployable risk model: feature state, encoders, booster, calibration, channels, reasons.
+
+Everything serving needs lives in one `RiskModel` object, saved inside one MLflow model version
+(see `models.pyfunc`). Scoring a batch and scoring one declaration take the same path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from riskscore.features.pipeline import FeaturePipeline
+from riskscore.features.registry import Criterion, Feature
+
+CHANNELS = ("red", "yellow", "green", "random")
+
+
+@dataclass
+class CategoryEncoder:
+    """Category -> integer code per categorical feature; unseen values become missing."""
+
+    codes: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, table: pd.DataFrame, columns: list[str], min_count: int = 1) -> CategoryEncoder:
+        codes = {}
+        for column in columns:
+            counts = table[column].value_counts(dropna=True)
+            kept = sorted(counts[counts >= min_count].index)
+            codes[column] = {value: i for i, value in enumerate(kept)}
+        return cls(codes)
+
+    def encode(self, table: pd.DataFrame, names: list[str]) -> np.ndarray:
+        """A float matrix in `names` order, categorical columns replaced by their codes."""
+        matrix = np.empty((len(table), len(names)), dtype="float64")
+        for j, name in enumerate(names):
+            column = table[name]
+            if name in self.codes:
+                mapping = self.codes[name]
+                matrix[:, j] = [mapping.get(v, np.nan) for v in column.tolist()]
+            else:
+                matrix[:, j] = column.to_numpy(dtype="float64", na_value=np.nan)
+        return matrix
+
+
+@dataclass
+class Calibrator:
+    """Isotonic map from the booster's raw score (log-odds) to a probability."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def fit(cls, raw: np.ndarray, label: np.ndarray) -> Calibrator:
+        from sklearn.isotonic import IsotonicRegression
+
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, label)
+        return cls(np.asarray(iso.X_thresholds_), np.asarray(iso.y_thresholds_))
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        return np.interp(raw, self.x, self.y)
+
+
+@dataclass
+class Channels:
+    """Raw-score cut-offs that send the top shares of declarations to red and yellow."""
+
+    red_share: float
+    yellow_share: float
+    red_above: float
+    yellow_above: float
+    random_share: float  # TFA Art. 7.4.3: share of the rest selected at random
+
+    @classmethod
+    def from_capacity(
+        cls, raw: np.ndarray, red_share: float, yellow_share: float, random_share: float
+    ) -> Channels:
+        red_above = float(np.quantile(raw, 1 - red_share))
+        yellow_above = float(np.quantile(raw, 1 - red_share - yellow_share))
+        return cls(red_share, yellow_share, red_above, yellow_above, random_share)
+
+    def assign(self, raw: np.ndarray, ids: list[str] | None = None, salt: str = "") -> np.ndarray:
+        """red / yellow / green by score; with ids, a random share of green becomes "random"."""
+        channel = np.where(
+            raw >= self.red_above, "red", np.where(raw >= self.yellow_above, "yellow", "green")
+        ).astype(object)
+        if ids is not None and self.random_share > 0:
+            picked = random_draw(ids, salt) < self.random_share
+            channel[picked & (channel == "green")] = "random"
+        return channel
+
+
+def random_draw(ids: list[str], salt: str) -> np.ndarray:
+    """A uniform number per declaration id, stable for a salt, so a retry gets the same answer."""
+    out = np.empty(len(ids))
+    key = salt.encode()[:64]
+    for i, value in enumerate(ids):
+        digest = hashlib.blake2b(str(value).encode(), digest_size=8, key=key).digest()
+        out[i] = int.from_bytes(digest, "big") / 2**64
+    return out
+
+
+@dataclass
+class Scored:
+    """Scores of a batch; contributions only for the rows that were explained."""
+
+    features: pd.DataFrame
+    raw: np.ndarray  # log-odds
+    score: np.ndarray  # calibrated probability
+    channel: np.ndarray
+    contributions: np.ndarray | None  # rows x (features + 1): SHAP in log-odds, base last
+    explained: np.ndarray | None  # row positions the contributions belong to
+
+
+@dataclass
+class RiskModel:
+    """The unit of deployment."""
+
+    pipeline: FeaturePipeline
+    encoder: CategoryEncoder
+    booster: lgb.Booster
+    calibrator: Calibrator
+    channels: Channels
+    feature_names: list[str]
+    info: dict = field(default_factory=dict)  # training window, metrics, lineage
+
+    @property
+    def registry(self) -> list[Feature]:
+        return self.pipeline.features()
+
+    @property
+    def criteria(self) -> dict[str, Criterion]:
+        return {f.name: f.criterion for f in self.registry}
+
+    def features(self, declarations: pd.DataFrame) -> pd.DataFrame:
+        return self.pipeline.transform(declarations)
+
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        return self.encoder.encode(features, self.feature_names)
+
+    def raw_score(self, matrix: np.ndarray) -> np.ndarray:
+        return self.booster.predict(matrix, raw_score=True)
+
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        """Exact TreeSHAP values (LightGBM pred_contrib), log-odds; the last column is the base."""
+        return self.booster.predict(matrix, pred_contrib=True)
+
+    def score(self, declarations: pd.DataFrame, explain: str = "flagged") -> Scored:
+        """Score declarations; explain "all", "flagged" (red and yellow) or "none" of them."""
+        features = self.features(declarations)
+        matrix = self.matrix(features)
+        raw = self.raw_score(matrix)
+        ids = declarations["id"].astype("string").tolist() if "id" in declarations else None
+        channel = self.channels.assign(raw, ids, self.info.get("random_salt", ""))
+        if explain == "all":
+            rows = np.arange(len(raw))
+        elif explain == "flagged":
+            rows = np.flatnonzero(channel != "green")
+        else:
+            rows = np.array([], dtype=int)
+        contributions = self.contributions(matrix[rows]) if len(rows) else None
+        return Scored(
+            features, raw, self.calibrator(raw), channel, contributions, rows if len(rows) else None
+        )

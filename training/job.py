@@ -1,0 +1,143 @@
+"""The training job: store -> labelled history -> model -> MLflow run -> registered version."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+
+from riskscore.features.dataset import load_history
+from riskscore.features.store import Store
+from riskscore.settings import Settings
+from riskscore.training import plots, tracking
+from riskscore.training.metrics import by_segment
+from riskscore.training.train import TrainConfig, TrainResult, train
+
+
+@dataclass
+class TrainingOutcome:
+    registered: tracking.Registered | None
+    metrics: dict[str, float]
+    run_id: str
+    seconds: float
+
+
+def lineage(store: Store) -> dict:
+    """Every file ingested into the store: path, hash, rows, dates (from the ingest reports)."""
+    files = []
+    for kind in ("seizures", "clearance", "declarations"):
+        folder = store.root / kind / "reports"
+        for report in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            data = json.loads(report.read_text())
+            files.append(
+                {
+                    key: data.get(key)
+                    for key in (
+                        "kind",
+                        "source_file",
+                        "source_sha256",
+                        "rows_in",
+                        "rows_accepted",
+                        "rows_quarantined",
+                        "rows_new",
+                        "date_min",
+                        "date_max",
+                        "started_at",
+                    )
+                }
+            )
+    return {"store": str(store.root.resolve()), "files": files}
+
+
+def _log_run(result: TrainResult, store: Store, history_counts: dict, config: TrainConfig) -> str:
+    model = result.model
+    mlflow.log_params(
+        {k: v for k, v in model.info["config"].items() if not isinstance(v, dict)}
+        | {f"features.{k}": v for k, v in model.info["config"]["feature_config"].items()}
+    )
+    mlflow.log_metrics({f"valid.{k}": v for k, v in result.metrics.items()})
+    mlflow.log_metrics({f"seconds.{k}": v for k, v in result.seconds.items()})
+    tracking.log_json(lineage(store), "lineage.json")
+    tracking.log_json(history_counts, "labels.json")
+    tracking.log_json(
+        {k: v for k, v in model.info.items() if k not in ("random_salt",)}, "model_info.json"
+    )
+    tracking.log_json(
+        [
+            {
+                "name": f.name,
+                "criterion": f.criterion.value,
+                "categorical": f.categorical,
+                "description": f.description,
+            }
+            for f in model.registry
+        ],
+        "feature_registry.json",
+    )
+    mlflow.log_dict({k: v for k, v in asdict(model.channels).items()}, "channels.json")
+    valid = result.valid
+    with tracking.artifact_dir() as folder:
+        result.importance.to_csv(folder / "shap_importance.csv", index=False)
+        plots.importance_bars(result.importance, folder / "shap_importance.png")
+        plots.calibration(
+            valid["score"].to_numpy(), valid["label"].to_numpy(), folder / "calibration.png"
+        )
+        plots.capacity_curve(
+            valid["raw"].to_numpy(), valid["label"].to_numpy(), folder / "precision_at_capacity.png"
+        )
+        plots.shap_beeswarm(
+            result.valid_contributions,
+            result.valid_sample_features,
+            model.feature_names,
+            folder / "shap_summary.png",
+        )
+        for segment in ("hs2", "origin_country", "transport_mode"):
+            by_segment(valid, valid["raw"].to_numpy(), valid["label"].to_numpy(), segment).to_csv(
+                folder / f"segments_{segment}.csv"
+            )
+    example = _input_example(store)
+    return tracking.log_model_artifact(model, example)
+
+
+def _input_example(store: Store) -> pd.DataFrame:
+    for kind in ("declarations", "clearance"):
+        frame = store.read(kind)
+        if len(frame):
+            example = frame.head(2).drop(
+                columns=[c for c in frame.columns if c.startswith("_")]
+                + ["illicit", "revenue_recovered"],
+                errors="ignore",
+            )
+            example["date"] = example["date"].dt.strftime("%Y-%m-%d")
+            return example
+    raise ValueError("empty store")
+
+
+def run_training(
+    store_dir: Path,
+    settings: Settings,
+    config: TrainConfig | None = None,
+    experiment: str = "customs-risk",
+    register: bool = True,
+) -> TrainingOutcome:
+    """Train on the store and log one MLflow run; register the model unless told not to."""
+    started = time.perf_counter()
+    store = Store(store_dir)
+    history = load_history(store)
+    config = config or TrainConfig()
+    result = train(history, config)
+    tracking.configure(settings)
+    experiment_id = tracking.ensure_experiment(experiment, settings)
+    with mlflow.start_run(experiment_id=experiment_id, run_name="train") as run:
+        model_uri = _log_run(result, store, history.label_counts, config)
+        registered = None
+        if register:
+            registered = tracking.register(model_uri, settings.model_name, run.info.run_id)
+            mlflow.set_tags({"registered_version": registered.version, "alias": registered.alias})
+        seconds = time.perf_counter() - started
+        mlflow.log_metric("seconds.total", seconds)
+    return TrainingOutcome(registered, result.metrics, run.info.run_id, seconds)

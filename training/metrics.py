@@ -1,0 +1,76 @@
+"""Quality at inspection capacity: what share of the top n % is illicit, found, and recovered."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score
+
+CAPACITIES = (0.01, 0.02, 0.05, 0.10)
+
+
+def top_mask(score: np.ndarray, share: float) -> np.ndarray:
+    """The `share` highest-scored rows (at least one); ties broken by position, stably."""
+    n = max(1, int(round(len(score) * share)))
+    order = np.argsort(-score, kind="stable")
+    mask = np.zeros(len(score), dtype=bool)
+    mask[order[:n]] = True
+    return mask
+
+
+def at_capacity(
+    score: np.ndarray, label: np.ndarray, revenue: np.ndarray | None = None
+) -> dict[str, float]:
+    """precision@n%, recall@n% (and revenue@n% when revenue is known) for n in CAPACITIES."""
+    label = np.asarray(label, dtype="float64")
+    positives = label.sum()
+    out: dict[str, float] = {}
+    for share in CAPACITIES:
+        n = f"{share * 100:g}"
+        mask = top_mask(score, share)
+        out[f"precision_at_{n}pct"] = float(label[mask].mean())
+        out[f"recall_at_{n}pct"] = float(label[mask].sum() / positives) if positives else 0.0
+        if revenue is not None:
+            total = np.nansum(revenue)
+            out[f"revenue_at_{n}pct"] = float(np.nansum(revenue[mask]) / total) if total else 0.0
+    out["pr_auc"] = (
+        float(average_precision_score(label, score)) if 0 < positives < len(label) else 0.0
+    )
+    out["base_rate"] = float(label.mean()) if len(label) else 0.0
+    return out
+
+
+def precision_curve(score: np.ndarray, label: np.ndarray, points: int = 50) -> pd.DataFrame:
+    """precision and recall as the inspected share grows from 0.5 % to 25 %."""
+    order = np.argsort(-score, kind="stable")
+    hits = np.cumsum(np.asarray(label, dtype="float64")[order])
+    shares = np.linspace(0.005, 0.25, points)
+    n = np.maximum(1, np.round(shares * len(score)).astype(int))
+    positives = max(hits[-1], 1.0) if len(hits) else 1.0
+    return pd.DataFrame(
+        {"share": shares, "precision": hits[n - 1] / n, "recall": hits[n - 1] / positives}
+    )
+
+
+def by_segment(
+    frame: pd.DataFrame, score: np.ndarray, label: np.ndarray, segment: str, share: float = 0.05
+) -> pd.DataFrame:
+    """Per segment: declarations, base rate, how many the top `share` selects, their hit rate."""
+    selected = top_mask(score, share)
+    table = pd.DataFrame(
+        {
+            "segment": frame[segment].astype("string").fillna("(missing)").to_numpy(),
+            "label": label,
+            "selected": selected,
+        }
+    )
+    grouped = table.groupby("segment")
+    out = pd.DataFrame(
+        {
+            "declarations": grouped.size(),
+            "base_rate": grouped["label"].mean(),
+            "selected": grouped["selected"].sum(),
+            "precision_selected": table[table["selected"]].groupby("segment")["label"].mean(),
+        }
+    ).fillna({"precision_selected": np.nan})
+    return out.sort_values("declarations", ascending=False)
