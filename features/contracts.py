@@ -97,7 +97,10 @@ def _column(f: Field) -> pa.Column:
         case Kind.COUNTRY_LIST:
             checks.append(pa.Check.str_matches(r"^([A-Z]{2}(;[A-Z]{2})*)?$"))
         case Kind.HS_CODE:
-            checks.append(pa.Check.str_matches(r"^(0[1-9]|[1-8]\d|9[0-7])(\d{2}){1,4}$"))
+            # Chapters 01-97; 77 is reserved by the HS.
+            checks.append(
+                pa.Check.str_matches(r"^(0[1-9]|[1-6]\d|7[0-689]|8\d|9[0-7])(\d{2}){1,4}$")
+            )
         case Kind.MODE:
             checks.append(pa.Check.isin(vocab.TRANSPORT_MODES))
         case Kind.NUMBER:

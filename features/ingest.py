@@ -166,6 +166,8 @@ def _write_quarantine(
 ) -> None:
     """Rejected rows as they came, with source row and reasons first, in source order."""
     rows = raw.loc[reasons.index]
+    ours = {"source_file", "source_row", "reasons", "raw_text"}
+    rows = rows.rename(columns={c: f"{c} (source)" for c in rows.columns if c in ours})
     out = (
         pd.concat(
             [

@@ -193,19 +193,20 @@ def normalise_country(raw: pd.Series) -> Normalised:
     return _by_distinct(raw, country_code, "unknown country")
 
 
-_LIST_SPLIT = re.compile(r"\s*[;,|/]\s*|\s+-\s+|\s*>\s*")
+_STRONG_SPLIT = re.compile(r"\s*[;|/>]\s*|\s+-\s+")
 
 
 def _country_list(raw: str) -> str | None:
-    parts = [p for p in _LIST_SPLIT.split(raw) if p]
-    codes = [country_code(p) for p in parts]
-    if any(c is None for c in codes):
-        # "Hong Kong, China" is one country, not two: retry without splitting on commas.
-        parts = [p for p in re.split(r"\s*[;|/>]\s*", raw) if p]
-        codes = [country_code(p) for p in parts]
-        if any(c is None for c in codes):
+    """Codes of a route list; a comma separates countries unless it is part of one name."""
+    codes: list[str] = []
+    for part in (p for p in _STRONG_SPLIT.split(raw) if p.strip()):
+        # "Hong Kong, China" and "Korea, Republic of" are one country each; "AE,SG" is two.
+        whole = country_code(part)
+        pieces = [whole] if whole else [country_code(p) for p in part.split(",") if p.strip()]
+        if not pieces or any(c is None for c in pieces):
             return None
-    return ";".join(codes)  # type: ignore[arg-type]
+        codes += pieces  # type: ignore[arg-type]
+    return ";".join(codes)
 
 
 def normalise_country_list(raw: pd.Series) -> Normalised:
@@ -217,13 +218,18 @@ def normalise_country_list(raw: pd.Series) -> Normalised:
 
 
 _HS_NOISE = re.compile(r"[\s.\-]")
+_FLOAT_REPR = re.compile(r"^\d+\.0$")
+_LAST_GROUP_SHORT = re.compile(r"(?<=^\d{4})\.(\d)$|(?<=\.\d\d)\.(\d)$")
 
 
 def hs_code(raw: str) -> str | None:
     """Digits of an HS code, or None unless 4 to 10 digits in chapter 01-97 (77 is reserved)."""
-    digits = _HS_NOISE.sub("", raw)
-    if digits.endswith(".0"):
-        digits = digits[:-2]
+    text = raw.strip()
+    if _FLOAT_REPR.match(text):  # a spreadsheet number: 100630.0
+        text = text[:-2]
+    # HS groups are digit pairs: "1006.3" is 1006.30 whose trailing zero a spreadsheet dropped.
+    text = _LAST_GROUP_SHORT.sub(lambda m: "." + (m.group(1) or m.group(2)) + "0", text)
+    digits = _HS_NOISE.sub("", text)
     if not digits.isdigit():
         return None
     # A spreadsheet that held the code as a number dropped its leading zero (10630 for 010630).
@@ -297,22 +303,42 @@ def normalise_currency(raw: pd.Series) -> Normalised:
     return _by_distinct(raw, currency_code, "unknown currency")
 
 
-_NUMBER_NOISE = re.compile(r"[\s,]")
+_THOUSANDS_COMMA = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
+# "1.500" alone is ambiguous (1.5 in most exports): dots are thousands only beside a decimal
+# comma or when repeated.
+_THOUSANDS_DOT = re.compile(r"^[-+]?\d{1,3}((\.\d{3}){2,}(,\d*)?|\.\d{3},\d*)$")
+
+
+def number(raw: str) -> float | None:
+    """A finite number from "1234.5", "1,234.5", "1.234,5", "1 234,5" or "1,5"; else None."""
+    text = raw.strip().replace(" ", "").replace("\u00a0", "").replace("'", "")
+    if _THOUSANDS_COMMA.match(text):
+        text = text.replace(",", "")
+    elif _THOUSANDS_DOT.match(text) or ("," in text and "." not in text):
+        text = text.replace(".", "").replace(",", ".")  # decimal comma
+    elif "," in text and "." in text:
+        return None  # mixed separators in no known layout
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
 
 
 def normalise_number(raw: pd.Series) -> Normalised:
-    """Non-negative numbers; thousands separators and spaces are removed."""
+    """Non-negative finite numbers, with thousands separators and decimal commas understood."""
     text = _as_text(raw)
     present = text.notna()
-    cleaned = text.str.replace(_NUMBER_NOISE, "", regex=True)
-    values = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    uniques = text[present].unique()
+    table = {u: number(u) for u in uniques}
+    parsed = np.array([table.get(t) if t is not pd.NA else None for t in text], dtype="float64")
+    values = pd.Series(parsed, index=raw.index)
     errors = pd.Series(pd.NA, index=raw.index, dtype="string")
     unparsed = present & values.isna()
     errors[unparsed] = "not a number " + _quote(text[unparsed])
     negative = values < 0
     errors[negative] = "negative value " + _quote(text[negative])
-    values[negative | ~np.isfinite(values)] = np.nan
-    return Normalised(values, errors)
+    return Normalised(values.mask(negative), errors)
 
 
 def normalise_flag(raw: pd.Series) -> Normalised:
@@ -329,13 +355,15 @@ def normalise_flag(raw: pd.Series) -> Normalised:
 # Tried in order after ISO 8601; customs data outside North America writes the day first.
 DATE_FORMATS = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y%m%d", "%d %b %Y", "%d %B %Y", "%Y/%m/%d")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_TZ_SUFFIX = re.compile(r"(?<=\d\d:\d\d)((?::\d\d)?(?:\.\d+)?)\s*(?:Z|UTC|[+-]\d\d:?\d\d)$")
 
 
 def normalise_date(
     raw: pd.Series, formats: tuple[str, ...] = DATE_FORMATS, today: date | None = None
 ) -> Normalised:
     """Dates to day precision from ISO strings, the given formats, or Excel serial numbers."""
-    text = _as_text(raw)
+    # The local date as written: a UTC offset or "Z" says nothing about the day of the record.
+    text = _as_text(raw).str.replace(_TZ_SUFFIX, r"\1", regex=True)
     present = text.notna()
     values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     todo = present.copy()
@@ -353,8 +381,6 @@ def normalise_date(
         days = pd.to_timedelta(serial.where(plausible), unit="D")
         values[todo] = _EXCEL_EPOCH + days
         todo &= values.isna()
-    if getattr(values.dt, "tz", None) is not None:
-        values = values.dt.tz_localize(None)
     values = values.dt.normalize()
     errors = pd.Series(pd.NA, index=raw.index, dtype="string")
     errors[todo] = "unparseable date " + _quote(text[todo])

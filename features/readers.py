@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute.local_timestamp
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -59,11 +60,16 @@ def read_raw(path: Path, sheet: str | None = None, kind: str | None = None) -> R
     except (pa.ArrowInvalid, OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise BadInputError(path, f"unreadable {suffix} file ({_first_line(exc)})") from exc
     names = [str(c).strip() for c in frame.columns]
-    duplicated = sorted({c for c in names if names.count(c) > 1})
-    if duplicated:
-        raise BadInputError(path, f"duplicate column names: {', '.join(duplicated)}")
+    _refuse_duplicates(path, names)
     frame.columns = names
     return RawFile(frame, malformed)
+
+
+def _refuse_duplicates(path: Path, names: list[str]) -> None:
+    stripped = [str(n).strip() for n in names]
+    duplicated = sorted({n for n in stripped if stripped.count(n) > 1})
+    if duplicated:
+        raise BadInputError(path, f"duplicate column names: {', '.join(duplicated)}")
 
 
 def _numbered(frame: pd.DataFrame, first_row: int) -> pd.DataFrame:
@@ -86,8 +92,9 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         table, malformed = _arrow_csv(path, use_threads=False)
     bad_rows = [row.number for row in malformed]
     rows = np.setdiff1d(np.arange(2, 2 + table.num_rows + len(bad_rows)), bad_rows)
-    frame = _to_text_frame(table)
+    frame = _to_text_frame(table, path)
     frame[SOURCE_ROW] = rows
+    frame = _drop_empty_rows(frame)
     rejected = pd.DataFrame(
         {
             SOURCE_ROW: bad_rows,
@@ -102,9 +109,10 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _arrow_csv(path: Path, use_threads: bool) -> tuple[pa.Table, list]:
+    """The table and the malformed rows (a wrong number of fields)."""
     malformed: list = []
 
-    def keep_aside(row: object) -> str:
+    def keep_aside(row: pacsv.InvalidRow) -> str:
         malformed.append(row)
         return "skip"
 
@@ -114,7 +122,8 @@ def _arrow_csv(path: Path, use_threads: bool) -> tuple[pa.Table, list]:
     table = pacsv.read_csv(
         path,
         read_options=pacsv.ReadOptions(block_size=1 << 24, use_threads=use_threads),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=keep_aside),
+        # Blank lines stay rows (all empty, dropped later) so later rows keep their numbers.
+        parse_options=pacsv.ParseOptions(invalid_row_handler=keep_aside, ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(
             column_types={name: pa.string() for name in names},
             strings_can_be_null=True,
@@ -126,12 +135,17 @@ def _arrow_csv(path: Path, use_threads: bool) -> tuple[pa.Table, list]:
 
 def _read_parquet(path: Path) -> pd.DataFrame:
     table = pq.read_table(path)
-    return _to_text_frame(table)
+    return _to_text_frame(table, path)
 
 
-def _to_text_frame(table: pa.Table) -> pd.DataFrame:
+def _to_text_frame(table: pa.Table, path: Path) -> pd.DataFrame:
+    _refuse_duplicates(path, table.column_names)
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+            # The local date and time as recorded, not their UTC equivalent.
+            column = column.cast(pa.timestamp(column.type.unit, tz=column.type.tz))
+            column = pa.compute.local_timestamp(column)
         if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
             column = column.cast(pa.string())
         columns[name] = column.to_pandas(types_mapper=pd.ArrowDtype).astype("string")
@@ -141,11 +155,16 @@ def _to_text_frame(table: pa.Table) -> pd.DataFrame:
 def _read_xlsx(path: Path, sheet: str | None, kind: str | None) -> pd.DataFrame:
     with pd.ExcelFile(path, engine="openpyxl") as book:
         chosen = choose_sheet(path, book.sheet_names, sheet, kind)
-        frame = book.parse(chosen, dtype=str, keep_default_na=False, na_values=[""])
-    frame = _numbered(frame.astype("string"), first_row=2)
-    # Excel keeps formatted empty rows; they are not records.
+        frame = pd.read_excel(
+            book, sheet_name=chosen, dtype=str, keep_default_na=False, na_values=[""]
+        )
+    return _drop_empty_rows(_numbered(frame.astype("string"), first_row=2))
+
+
+def _drop_empty_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Blank lines and formatted empty spreadsheet rows are not records."""
     empty = frame.drop(columns=SOURCE_ROW).isna().all(axis=1)
-    return frame[~empty].reset_index(drop=True)
+    return frame[~empty].reset_index(drop=True) if empty.any() else frame
 
 
 def choose_sheet(path: Path, sheets: list[str], wanted: str | None, kind: str | None) -> str:

@@ -60,7 +60,9 @@ class Store:
                 }
             )
             return frame[columns] if columns else frame
-        table = ds.dataset(parts, format="parquet").to_table(columns=columns)
+        # Parts may differ in their x_* columns: read them under the union of their schemas.
+        schema = pa.unify_schemas([pq.read_schema(p) for p in parts])
+        table = ds.dataset(parts, schema=schema, format="parquet").to_table(columns=columns)
         return table.to_pandas(types_mapper=_pandas_type)
 
     def keys(self, kind: str) -> pd.DataFrame:

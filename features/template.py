@@ -54,7 +54,11 @@ def write_template(contract: Contract, out: Path) -> Path:
         cell.font = header_font
         if f.required:
             cell.fill = required_fill
-        data.column_dimensions[get_column_letter(col)].width = max(14, len(f.name) + 2)
+        dimension = data.column_dimensions[get_column_letter(col)]
+        dimension.width = max(14, len(f.name) + 2)
+        if f.kind not in (Kind.NUMBER, Kind.DATE):
+            # Text columns, so Excel keeps leading zeros and the dots of "1006.30".
+            dimension.number_format = "@"
     data.freeze_panes = "A2"
 
     allowed = _allowed(contract)

@@ -116,14 +116,14 @@ def validate(
     except pandera.errors.SchemaErrors as exc:
         failures = exc.failure_cases
         failures = failures[failures["index"].notna()]
-        for position, group in failures.groupby("index"):
+        for label, group in failures.groupby("index"):  # row labels of `frame`
             text = "; ".join(
                 f"{col}: fails {check} ({value!r})"
                 for col, check, value in zip(
                     group["column"], group["check"], group["failure_case"], strict=True
                 )
             )
-            reasons.loc[accepted.index[int(position)]] = text
+            reasons.loc[label] = text
         ok = reasons.isna()
         accepted = frame[ok]
     return Validated(accepted=accepted, rejected_reasons=reasons[~ok])

@@ -243,7 +243,7 @@ FLOW_ALIASES = {
     "t": "transit",
 }
 
-_NON_WORD = re.compile(r"[\s_\-./,()]+")
+_NON_WORD = re.compile(r"[\s_\-./,()'\u2019]+")
 
 
 def simplify(text: str) -> str:
