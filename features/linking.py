@@ -21,6 +21,7 @@ paired with its records of a few months around each seizure, never with its whol
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,9 @@ STATUSES = (LINKED_DOCUMENT, LINKED_TRADER_ROUTE, AMBIGUOUS, UNLINKED, NOT_ELIGI
 
 _REQUIRED = ("id", "date", "reporting_country")
 _NOT_FOUND = -1
+MAX_PAIRS = 4_000_000
+"""Joined rows per chunk of the window joins: bounds memory whatever the skew of traders."""
+_PACK_LIMIT = 2**62
 
 
 @dataclass(frozen=True)
@@ -60,12 +64,16 @@ class LinkConfig:
 
 @dataclass
 class LinkResult:
-    """Links (one row per linked seizure) and the status of every input seizure."""
+    """Links (one row per linked seizure) and the status of every input seizure.
 
-    links: pd.DataFrame  # seizure_id, clearance_id, method, days_apart, candidates, seizure_date
-    seizures: (
-        pd.DataFrame
-    )  # seizure_id, status, clearance_id, days_apart, candidates, tied_..., reason
+    links: seizure_id, clearance_id, method, days_apart (seizure date - clearance date),
+        candidates (records in the window), seizure_date.
+    seizures: one row per input seizure, in input order: seizure_id, status, clearance_id,
+        days_apart, candidates, tied_clearance_ids (ambiguous only), reason.
+    """
+
+    links: pd.DataFrame
+    seizures: pd.DataFrame
     config: LinkConfig = field(default_factory=LinkConfig)
 
     def counts(self) -> dict[str, int]:
@@ -99,7 +107,7 @@ class LinkResult:
         self.seizures.to_csv(paths["seizure_links"], index=False)
         self.seizures[status == UNLINKED].to_csv(paths["unlinked"], index=False)
         self.seizures[status == AMBIGUOUS].to_csv(paths["ambiguous"], index=False)
-        report = {"counts": self.counts(), "config": asdict(self)["config"]}
+        report = {"counts": self.counts(), "config": asdict(self.config)}
         paths["report"].write_text(json.dumps(report, indent=2) + "\n")
         return {name: str(path) for name, path in paths.items()}
 
@@ -110,20 +118,13 @@ def normalise_document(values: pd.Series) -> pd.Series:
     array = pa.array(values.astype("string"), from_pandas=True, type=pa.large_string())
     clean = pc.replace_substring_regex(pc.utf8_upper(array), r"[\s\-/.]+", "")
     clean = pc.if_else(pc.equal(clean, ""), pa.scalar(None, pa.large_string()), clean)
-    return pd.Series(clean.to_pandas(), index=values.index, dtype="string")
+    return pd.Series(clean.to_numpy(zero_copy_only=False), index=values.index, dtype="string")
 
 
 def _normalise_key(values: pd.Series) -> pd.Series:
-    """Trader identifiers and codes: strip + upper, empty -> <NA>.
-
-    Done once per distinct value: customs columns repeat heavily, and the rows then share the
-    cleaned string objects instead of holding a copy each.
-    """
-    codes, uniques = pd.factorize(values.astype("string"))
-    clean = pd.Series(uniques, dtype="string").str.strip().str.upper()
-    clean = clean.mask(clean == "").to_numpy(dtype=object, na_value=None)
-    taken = np.where(codes >= 0, clean[np.maximum(codes, 0)] if len(clean) else None, None)
-    return pd.Series(taken, index=values.index, dtype="string")
+    """Trader identifiers and codes: strip + upper, empty -> <NA>."""
+    text = values.astype("string").str.strip().str.upper()
+    return text.mask(text == "")
 
 
 def link_seizures(
@@ -137,40 +138,45 @@ def link_seizures(
     n = len(seizures)
 
     # Step 1: transport document.
-    doc_c, doc_uniques = pd.factorize(c.document[c.dated], use_na_sentinel=True)
-    doc_c_full = np.full(len(c.day), _NOT_FOUND, dtype=np.int64)
-    doc_c_full[c.dated] = doc_c
+    doc_c, doc_uniques = pd.factorize(c.document.where(c.dated))
     doc_s = _lookup(doc_uniques, s.document)
     doc_s[~s.dated] = _NOT_FOUND
     doc_records = np.bincount(doc_c[doc_c >= 0], minlength=len(doc_uniques))
-    doc_count = np.where(doc_s >= 0, doc_records[np.maximum(doc_s, 0)], 0)
+    doc_count = np.r_[doc_records, 0][np.where(doc_s >= 0, doc_s, len(doc_records))]
     w = config.document_window_days
-    pairs = _window_join(doc_s, s.day, doc_c_full, c.day, before=w, after=w)
-    doc_pick = _closest(pairs, n)
+    n_c = len(c.day)
+    doc_pick = _Pick(n, n_c, max_days=w)
+    s_rows, c_rows = np.arange(n), np.arange(n_c)
+    for pairs in _window_pairs(doc_s, s.day, s_rows, doc_c, c.day, c_rows, before=w, after=w):
+        doc_pick.add(*pairs)
 
     # Step 2: trader + HS heading + route, for the seizures step 1 did not settle.
     open_s = doc_pick.candidates == 0
     key_s, key_c, party_known, key_known = _trader_keys(s, c, open_s)
-    pairs = _window_join(
+    origin_s, origin_c = _shared_codes(s.origin, c.origin)
+    departure_s, departure_c = _shared_codes(s.departure, c.departure)
+    in_window = np.zeros(n, dtype=bool)
+    trader_pick = _Pick(n, n_c, max(config.window_before_days, config.window_after_days))
+    for ps, pc_, days in _window_pairs(
         key_s.key,
         s.day[key_s.row],
+        key_s.row,
         key_c.key,
         c.day[key_c.row],
+        key_c.row,
         before=config.window_before_days,
         after=config.window_after_days,
-        left_row=key_s.row,
-        right_row=key_c.row,
-    )
-    pairs = pairs.drop_duplicates(["s", "c"])
-    in_window = np.bincount(pairs["s"].to_numpy(), minlength=n) > 0
-    route_ok = _route_ok(s.origin, c.origin, pairs) & _route_ok(s.departure, c.departure, pairs)
-    trader_pick = _closest(pairs[route_ok], n)
+    ):
+        in_window[ps] = True
+        route = _route_ok(origin_s, origin_c, ps, pc_)
+        route &= _route_ok(departure_s, departure_c, ps, pc_)
+        trader_pick.add(ps[route], pc_[route], days[route])
 
     covered = s.covered(c)
     status, reason = _statuses(
         s, config, doc_pick, doc_count, trader_pick, party_known, key_known, in_window, covered
     )
-    return _result(seizures, clearance, s, config, doc_pick, trader_pick, status, reason)
+    return _result(seizures, clearance, config, doc_pick, trader_pick, status, reason)
 
 
 def labels_from_links(links: pd.DataFrame) -> pd.DataFrame:
@@ -353,7 +359,8 @@ def _trader_keys(
     c_party = party_codes.astype(np.int64)
     c_hs = np.tile(hs_codes, len(c.parties)).astype(np.int64)
     c_country = np.tile(country_codes, len(c.parties)).astype(np.int64)
-    c_ok = (c_party >= 0) & (c_hs >= 0) & (c_country >= 0) & c.dated[c_rows]
+    c_party_ok = (c_party >= 0) & (c_country >= 0) & c.dated[c_rows]
+    c_ok = c_party_ok & (c_hs >= 0)
     party_country_c = c_party * n_country + c_country
     key_c = (c_party * n_hs + c_hs) * n_country + c_country
 
@@ -369,12 +376,10 @@ def _trader_keys(
             keys.append(((p * n_hs + s_hs) * n_country + k)[ok & (s_hs >= 0)])
     n_s = len(s.day)
     pc_rows = np.concatenate(rows)
-    pc_known = np.isin(np.concatenate(party_country), party_country_c[c_ok])
+    pc_known = np.isin(np.concatenate(party_country), party_country_c[c_party_ok])
     party_known = np.bincount(pc_rows[pc_known], minlength=n_s) > 0
 
-    key_rows = np.concatenate(
-        [r[(s_hs[r] >= 0)] for r in rows]  # same order as `keys`
-    )
+    key_rows = np.concatenate([r[s_hs[r] >= 0] for r in rows])  # in the order of `keys`
     key_s = np.concatenate(keys)
     key_known = np.isin(key_s, key_c[c_ok])
     key_known_s = np.bincount(key_rows[key_known], minlength=n_s) > 0
@@ -386,99 +391,132 @@ def _trader_keys(
     return seizure_keys, clearance_keys, party_known, key_known_s
 
 
-def _window_join(
+def _window_pairs(
     left_key: np.ndarray,
     left_day: np.ndarray,
+    left_row: np.ndarray,
     right_key: np.ndarray,
     right_day: np.ndarray,
+    right_row: np.ndarray,
     before: int,
     after: int,
-    left_row: np.ndarray | None = None,
-    right_row: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """Pairs with equal keys (>= 0) and -after <= left_day - right_day <= before.
+    max_pairs: int | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Pairs with equal keys (>= 0) and -after <= left_day - right_day <= before, in chunks.
 
-    Columns s, c (row numbers) and days (left_day - right_day). The window becomes an equi-join
-    on (key, bucket) with buckets `before + after + 1` days wide: a left row's window touches at
-    most two buckets, so only records a few windows apart are ever paired.
+    Yields arrays s, c (input row numbers) and days (left_day - right_day). The window becomes an
+    equi-join on (key, bucket) with buckets `before + after + 1` days wide: a left row's window
+    touches at most two buckets, so only records a few windows apart are ever paired. The join
+    size of every left row is known in advance, so left rows are cut into chunks of about
+    `max_pairs` joined rows, all rows of one seizure in the same chunk.
     """
-    left_row = np.arange(len(left_key)) if left_row is None else left_row
-    right_row = np.arange(len(right_key)) if right_row is None else right_row
     lk, rk = left_key >= 0, right_key >= 0
     left_key, left_day, left_row = left_key[lk], left_day[lk], left_row[lk]
     right_key, right_day, right_row = right_key[rk], right_day[rk], right_row[rk]
-    empty = pd.DataFrame({"s": [], "c": [], "days": []}, dtype=np.int64)
     if not len(left_key) or not len(right_key):
-        return empty
+        return
 
     width = before + after + 1
     r_bucket = right_day // width
     lo, hi = (left_day - before) // width, (left_day + after) // width
     two = hi != lo
-    l_key = np.concatenate([left_key, left_key[two]])
     l_bucket = np.concatenate([lo, hi[two]])
     l_idx = np.concatenate([np.arange(len(left_key)), np.flatnonzero(two)])
 
     # Dense codes keep key * n_buckets + bucket well inside int64.
     codes, uniques = pd.factorize(right_key)
-    l_codes = pd.Index(uniques).get_indexer(l_key)
+    l_codes = pd.Index(uniques).get_indexer(left_key[l_idx])
+    keep = l_codes >= 0
+    l_codes, l_bucket, l_idx = l_codes[keep], l_bucket[keep], l_idx[keep]
+    if not len(l_idx):
+        return
     base = min(int(r_bucket.min()), int(l_bucket.min()))
     n_buckets = max(int(r_bucket.max()), int(l_bucket.max())) - base + 1
     r_join = codes.astype(np.int64) * n_buckets + (r_bucket - base)
     l_join = l_codes.astype(np.int64) * n_buckets + (l_bucket - base)
-    keep = l_codes >= 0
-    left = pd.DataFrame({"k": l_join[keep], "li": l_idx[keep]})
+
+    join_keys, join_counts = np.unique(r_join, return_counts=True)
+    at = np.minimum(np.searchsorted(join_keys, l_join), len(join_keys) - 1)
+    size = np.where(join_keys[at] == l_join, join_counts[at], 0)
+    # Chunks by seizure row: the pairs of one seizure are never split.
+    rows = left_row[l_idx]
+    per_row = np.bincount(rows, weights=size)
+    chunk_of_row = (np.cumsum(per_row) - per_row) // max(max_pairs or MAX_PAIRS, 1)
+    chunk = chunk_of_row[rows]
     right = pd.DataFrame({"k": r_join, "ri": np.arange(len(right_key))})
-    merged = left.merge(right, on="k", how="inner", sort=False)
-    li, ri = merged["li"].to_numpy(), merged["ri"].to_numpy()
-    days = left_day[li] - right_day[ri]
-    ok = (days >= -after) & (days <= before)
-    return pd.DataFrame({"s": left_row[li[ok]], "c": right_row[ri[ok]], "days": days[ok]})
+    for value in np.unique(chunk[size > 0]):
+        part = (chunk == value) & (size > 0)
+        left = pd.DataFrame({"k": l_join[part], "li": l_idx[part]})
+        merged = left.merge(right, on="k", how="inner", sort=False)
+        li, ri = merged["li"].to_numpy(), merged["ri"].to_numpy()
+        del merged
+        days = left_day[li] - right_day[ri]
+        ok = (days >= -after) & (days <= before)
+        yield left_row[li[ok]], right_row[ri[ok]], days[ok]
 
 
-def _route_ok(s_values: pd.Series, c_values: pd.Series, pairs: pd.DataFrame) -> np.ndarray:
-    """Equal where both sides know the value."""
-    codes, _ = pd.factorize(pd.concat([s_values, c_values], ignore_index=True))
-    s_codes, c_codes = codes[: len(s_values)], codes[len(s_values) :]
-    a, b = s_codes[pairs["s"].to_numpy()], c_codes[pairs["c"].to_numpy()]
+def _route_ok(s_codes: np.ndarray, c_codes: np.ndarray, s: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Equal where both sides know the value (codes: -1 = unknown)."""
+    a, b = s_codes[s], c_codes[c]
     return (a < 0) | (b < 0) | (a == b)
 
 
-@dataclass
+def _shared_codes(s_values: pd.Series, c_values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    codes, _ = pd.factorize(pd.concat([s_values, c_values], ignore_index=True))
+    return codes[: len(s_values)], codes[len(s_values) :]
+
+
 class _Pick:
     """Per seizure: the closest candidate, how many candidates, how many tie at the minimum."""
 
-    chosen: np.ndarray  # clearance row, -1 if none or tied
-    days: np.ndarray  # seizure date - clearance date of the closest candidate
-    candidates: np.ndarray  # candidates in the window
-    tied: np.ndarray  # candidates at the minimum distance (> 1: ambiguous)
-    tied_rows: pd.DataFrame  # s, c of the tied candidates of ambiguous seizures
+    def __init__(self, n: int, n_clearance: int, max_days: int) -> None:
+        self.chosen = np.full(n, _NOT_FOUND, dtype=np.int64)  # clearance row; -1 none or tied
+        self.days = np.zeros(n, dtype=np.int64)  # seizure date - date of the closest candidate
+        self.candidates = np.zeros(n, dtype=np.int64)  # distinct candidates in the window
+        self.tied = np.zeros(n, dtype=np.int64)  # candidates at the minimum distance
+        self._tied: list[tuple[np.ndarray, np.ndarray]] = []
+        # (seizure, 2|days| + negative, clearance row) packs into one int64 when it fits: one
+        # np.sort then orders by seizure, distance (ties: positive days first) and record.
+        self._n_c = max(n_clearance, 1)
+        self._span = 2 * max_days + 2
+        self._packs = n * self._span * self._n_c < _PACK_LIMIT
 
+    @property
+    def tied_rows(self) -> pd.DataFrame:
+        """s, c of the tied candidates of ambiguous seizures."""
+        s = np.concatenate([t[0] for t in self._tied] or [np.zeros(0, np.int64)])
+        c = np.concatenate([t[1] for t in self._tied] or [np.zeros(0, np.int64)])
+        return pd.DataFrame({"s": s, "c": c})
 
-def _closest(pairs: pd.DataFrame, n: int) -> _Pick:
-    s, c, days = (pairs[col].to_numpy() for col in ("s", "c", "days"))
-    dist = np.abs(days)
-    order = np.lexsort((c, dist, s))
-    s, c, days, dist = s[order], c[order], days[order], dist[order]
-    chosen = np.full(n, _NOT_FOUND, dtype=np.int64)
-    best_days = np.zeros(n, dtype=np.int64)
-    candidates = np.zeros(n, dtype=np.int64)
-    tied = np.zeros(n, dtype=np.int64)
-    if len(s):
+    def add(self, s: np.ndarray, c: np.ndarray, days: np.ndarray) -> None:
+        """Take the candidate pairs of some seizures (all pairs of each; duplicates allowed)."""
+        if not len(s):
+            return
+        code = 2 * np.abs(days) + (days < 0)
+        if self._packs:
+            key = np.sort((s * self._span + code) * self._n_c + c)
+            first = np.r_[True, key[1:] != key[:-1]]  # duplicate pairs pack identically
+            key = key[first]
+            c, rest = key % self._n_c, key // self._n_c
+            s, code = rest // self._span, rest % self._span
+        else:
+            order = np.lexsort((c, code, s))
+            s, c, code = s[order], c[order], code[order]
+            first = np.r_[True, (s[1:] != s[:-1]) | (c[1:] != c[:-1]) | (code[1:] != code[:-1])]
+            s, c, code = s[first], c[first], code[first]
+        dist, negative = code // 2, code % 2 == 1
         starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
         sizes = np.diff(np.r_[starts, len(s)])
         at_min = dist == np.repeat(dist[starts], sizes)
         n_min = np.add.reduceat(at_min.astype(np.int64), starts)
         groups = s[starts]
-        candidates[groups] = sizes
-        tied[groups] = n_min
-        best_days[groups] = days[starts]
-        chosen[groups] = np.where(n_min == 1, c[starts], _NOT_FOUND)
+        self.candidates[groups] = sizes
+        self.tied[groups] = n_min
+        self.days[groups] = np.where(negative[starts], -dist[starts], dist[starts])
+        self.chosen[groups] = np.where(n_min == 1, c[starts], _NOT_FOUND)
         amb = at_min & (np.repeat(n_min, sizes) > 1)
-        tied_rows = pd.DataFrame({"s": s[amb], "c": c[amb]})
-    else:
-        tied_rows = pd.DataFrame({"s": [], "c": []}, dtype=np.int64)
-    return _Pick(chosen, best_days, candidates, tied, tied_rows)
+        if amb.any():
+            self._tied.append((s[amb], c[amb]))
 
 
 def _statuses(
@@ -531,7 +569,6 @@ def _statuses(
     trader_part = pd.Series(
         np.select(
             [
-                ~s.dated,
                 s.hs4.isna().to_numpy(),
                 ~has_party,
                 ~party_known,
@@ -540,7 +577,6 @@ def _statuses(
                 route_fail,
             ],
             [
-                "seizure has no date",
                 "no HS code, so no trader and route link",
                 "no trader or consignee, so no trader and route link",
                 "trader/consignee not an importer or exporter in the seizure's reporting or "
@@ -553,7 +589,7 @@ def _statuses(
         ),
         dtype="string",
     )
-    wrong_hs = s.dated & s.hs4.notna().to_numpy() & has_party & party_known & ~key_known
+    wrong_hs = s.hs4.notna().to_numpy() & has_party & party_known & ~key_known
     trader_part[wrong_hs] = trader_part[wrong_hs] + hs4[wrong_hs]
 
     reason = pd.Series("", index=range(n), dtype="string")
@@ -598,63 +634,65 @@ def _statuses(
     )
     unlinked = status == UNLINKED
     reason[unlinked] = doc_part[unlinked] + "; " + trader_part[unlinked]
+    reason[~s.dated] = "seizure has no date, so no date window can be applied"
     return status, reason
 
 
 def _result(
     seizures: pd.DataFrame,
     clearance: pd.DataFrame,
-    s: _Side,
     config: LinkConfig,
     doc: _Pick,
     trader: _Pick,
     status: np.ndarray,
     reason: pd.Series,
 ) -> LinkResult:
+    n = len(status)
     seizure_ids = seizures["id"].astype("string").reset_index(drop=True)
-    clearance_ids = clearance["id"].astype("string").to_numpy()
+    clearance_ids = clearance["id"].astype("string").reset_index(drop=True)
+
+    def ids_at(rows: np.ndarray) -> np.ndarray:
+        return clearance_ids.take(rows).to_numpy(dtype=object, na_value=None)
+
     by_doc = status == LINKED_DOCUMENT
     by_trader = status == LINKED_TRADER_ROUTE
     chosen = np.where(by_doc, doc.chosen, np.where(by_trader, trader.chosen, _NOT_FOUND))
     linked = chosen >= 0
-    doc_amb = (status == AMBIGUOUS) & (doc.tied > 1)
-    use_doc = by_doc | doc_amb
+    ambiguous = status == AMBIGUOUS
+    use_doc = by_doc | (ambiguous & (doc.tied > 1))
     days = np.where(use_doc, doc.days, trader.days)
     candidates = np.where(use_doc, doc.candidates, trader.candidates)
 
-    # Step 2 only sees seizures without a document candidate, so the two sets never overlap.
-    tied = pd.concat([doc.tied_rows, trader.tied_rows], ignore_index=True)
-    tied_ids = (
-        pd.Series(clearance_ids[tied["c"].to_numpy()], dtype="string")
-        .groupby(tied["s"].to_numpy())
-        .agg(";".join)
-    )
+    # Step 2 only sees seizures without a document candidate: the two sets never overlap.
+    tied = pd.concat([doc.tied_rows, trader.tied_rows], ignore_index=True).sort_values(["s", "c"])
+    tied_ids = pd.Series(ids_at(tied["c"].to_numpy()), dtype="string")
+    tied_ids = tied_ids.groupby(tied["s"].to_numpy()).agg(";".join).reindex(range(n))
 
     rows = np.flatnonzero(linked)
+    linked_ids = ids_at(chosen[rows])
     seizure_dates = pd.to_datetime(seizures["date"]).reset_index(drop=True)
     links = pd.DataFrame(
         {
-            "seizure_id": seizure_ids[rows].to_numpy(),
-            "clearance_id": pd.array(clearance_ids[chosen[rows]], dtype="string"),
+            "seizure_id": seizure_ids.take(rows).array,
+            "clearance_id": pd.array(linked_ids, dtype="string"),
             "method": pd.array(np.where(by_doc[rows], DOCUMENT, TRADER_ROUTE), dtype="string"),
             "days_apart": days[rows],
             "candidates": candidates[rows],
-            "seizure_date": seizure_dates[rows].to_numpy(),
+            "seizure_date": seizure_dates.take(rows).to_numpy(),
         }
     )
-    settled = linked | (status == AMBIGUOUS)
-    linked_ids = np.full(len(status), None, dtype=object)
-    linked_ids[rows] = clearance_ids[chosen[rows]]
+    clearance_id = np.full(n, None, dtype=object)
+    clearance_id[rows] = linked_ids
     days_apart = pd.array(days, dtype="Int64")
-    days_apart[~settled] = pd.NA
+    days_apart[~(linked | ambiguous)] = pd.NA
     out = pd.DataFrame(
         {
-            "seizure_id": seizure_ids,
+            "seizure_id": seizure_ids.array,
             "status": pd.array(status, dtype="string"),
-            "clearance_id": pd.Series(linked_ids, dtype="string").array,
+            "clearance_id": pd.array(clearance_id, dtype="string"),
             "days_apart": days_apart,
             "candidates": candidates,
-            "tied_clearance_ids": tied_ids.reindex(range(len(status))).astype("string").array,
+            "tied_clearance_ids": tied_ids.astype("string").array,
             "reason": reason.array,
         }
     )
