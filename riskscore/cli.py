@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from riskscore import cli_train
 from riskscore.console import console, fail, out, progress_bar
 from riskscore.features.contracts import CONTRACTS
 from riskscore.features.errors import BadInputError
@@ -176,6 +177,9 @@ def features_build(
     with console.status("building features"):
         summary = build_feature_table(store_dir, out_file)
     out.print_json(json.dumps(summary, default=str))
+
+
+cli_train.register(app)
 
 
 def main() -> None:  # pragma: no cover - console script entry for `python -m`

@@ -1,4 +1,4 @@
-"""Reference data for the demo-data generator (`riskscore.synth`): goods, countries, routes, carriers.
+"""Reference data for the demo-data generator (`riskscore.synth`): goods, countries, routes.
 
 Everything here is plain data. Figures are plausible orders of magnitude for imports into the
 United Kingdom (unit prices in USD per gross kg, typical modes and origins), not statistics.
@@ -91,7 +91,16 @@ PRODUCTS: tuple[Product, ...] = (
         1.0,
         1.5,
         {"sea": 0.85, "air": 0.05, "courier": 0.1},
-        {"BR": 0.3, "CO": 0.2, "VN": 0.15, "ET": 0.1, "HN": 0.08, "PE": 0.07, "UG": 0.05, "KE": 0.05},
+        {
+            "BR": 0.3,
+            "CO": 0.2,
+            "VN": 0.15,
+            "ET": 0.1,
+            "HN": 0.08,
+            "PE": 0.07,
+            "UG": 0.05,
+            "KE": 0.05,
+        },
         seizure=("other", "misdeclaration", "misdeclared coffee"),
     ),
     Product(
@@ -139,7 +148,16 @@ PRODUCTS: tuple[Product, ...] = (
         1.5,
         1.5,
         {"sea": 0.6, "road": 0.4},
-        {"FR": 0.25, "IT": 0.2, "ES": 0.15, "AU": 0.1, "CL": 0.1, "ZA": 0.08, "NZ": 0.07, "US": 0.05},
+        {
+            "FR": 0.25,
+            "IT": 0.2,
+            "ES": 0.15,
+            "AU": 0.1,
+            "CL": 0.1,
+            "ZA": 0.08,
+            "NZ": 0.07,
+            "US": 0.05,
+        },
         seizure=("alcohol", "excise fraud", "wine"),
     ),
     Product(
@@ -170,7 +188,16 @@ PRODUCTS: tuple[Product, ...] = (
         1.0,
         2.0,
         _PARCEL,
-        {"FR": 0.2, "KR": 0.2, "US": 0.15, "IT": 0.1, "CN": 0.15, "DE": 0.1, "ES": 0.05, "PL": 0.05},
+        {
+            "FR": 0.2,
+            "KR": 0.2,
+            "US": 0.15,
+            "IT": 0.1,
+            "CN": 0.15,
+            "DE": 0.1,
+            "ES": 0.05,
+            "PL": 0.05,
+        },
         weight_factor=0.3,
         seizure=(*_IPR, "counterfeit cosmetics"),
     ),
@@ -183,7 +210,16 @@ PRODUCTS: tuple[Product, ...] = (
         1.0,
         3.0,
         _SEA,
-        {"CN": 0.45, "DE": 0.1, "IT": 0.08, "PL": 0.08, "TR": 0.08, "US": 0.07, "VN": 0.07, "IN": 0.07},
+        {
+            "CN": 0.45,
+            "DE": 0.1,
+            "IT": 0.08,
+            "PL": 0.08,
+            "TR": 0.08,
+            "US": 0.07,
+            "VN": 0.07,
+            "IN": 0.07,
+        },
     ),
     Product(
         "4011",
@@ -220,7 +256,16 @@ PRODUCTS: tuple[Product, ...] = (
         600.0,
         1.5,
         {"sea": 0.95, "road": 0.05},
-        {"SE": 0.25, "FI": 0.2, "LV": 0.15, "BR": 0.08, "CM": 0.12, "GA": 0.08, "US": 0.07, "MY": 0.05},
+        {
+            "SE": 0.25,
+            "FI": 0.2,
+            "LV": 0.15,
+            "BR": 0.08,
+            "CM": 0.12,
+            "GA": 0.08,
+            "US": 0.07,
+            "MY": 0.05,
+        },
         weight_factor=2.0,
         seizure=("timber", "illegal timber", "sawn timber"),
     ),
@@ -233,7 +278,16 @@ PRODUCTS: tuple[Product, ...] = (
         650.0,
         1.0,
         {"sea": 0.95, "road": 0.05},
-        {"CN": 0.3, "BR": 0.15, "FI": 0.15, "MY": 0.1, "ID": 0.1, "CM": 0.08, "LV": 0.07, "GA": 0.05},
+        {
+            "CN": 0.3,
+            "BR": 0.15,
+            "FI": 0.15,
+            "MY": 0.1,
+            "ID": 0.1,
+            "CM": 0.08,
+            "LV": 0.07,
+            "GA": 0.05,
+        },
         weight_factor=1.5,
         duty=0.07,
         seizure=("timber", "illegal timber", "plywood"),
@@ -247,7 +301,16 @@ PRODUCTS: tuple[Product, ...] = (
         0.2,
         3.5,
         _PARCEL,
-        {"BD": 0.3, "CN": 0.2, "TR": 0.15, "IN": 0.1, "PK": 0.05, "VN": 0.05, "KH": 0.05, "PT": 0.1},
+        {
+            "BD": 0.3,
+            "CN": 0.2,
+            "TR": 0.15,
+            "IN": 0.1,
+            "PK": 0.05,
+            "VN": 0.05,
+            "KH": 0.05,
+            "PT": 0.1,
+        },
         weight_factor=0.5,
         duty=0.12,
         seizure=(*_IPR, "counterfeit t-shirts"),
@@ -296,7 +359,13 @@ PRODUCTS: tuple[Product, ...] = (
     Product(
         "8471",
         ("84713000", "84714100", "84716060", "84717050"),
-        ("laptop computers", "notebook pc", "desktop computers", "computer keyboards", "ssd drives"),
+        (
+            "laptop computers",
+            "notebook pc",
+            "desktop computers",
+            "computer keyboards",
+            "ssd drives",
+        ),
         150.0,
         "unit",
         2.5,
@@ -402,7 +471,16 @@ PRODUCTS: tuple[Product, ...] = (
         1.0,
         1.5,
         {"sea": 0.3, "air": 0.5, "courier": 0.2},
-        {"US": 0.25, "DE": 0.2, "CN": 0.15, "IE": 0.1, "MX": 0.1, "MY": 0.08, "CH": 0.07, "JP": 0.05},
+        {
+            "US": 0.25,
+            "DE": 0.2,
+            "CN": 0.15,
+            "IE": 0.1,
+            "MX": 0.1,
+            "MY": 0.08,
+            "CH": 0.07,
+            "JP": 0.05,
+        },
         weight_factor=0.3,
         seizure=("other", "non-compliant medical devices", "non-compliant medical devices"),
     ),
@@ -464,8 +542,16 @@ class Country:
     post: str = ""  # postal operator
 
 
-def _c(code: str, region: str, sea: str, air: str, **kw: object) -> Country:
-    return Country(code, region, tuple(sea.split()), tuple(air.split()), **kw)  # type: ignore[arg-type]
+def _c(
+    code: str,
+    region: str,
+    sea: str,
+    air: str,
+    road: bool = False,
+    gateway: str = "",
+    post: str = "",
+) -> Country:
+    return Country(code, region, tuple(sea.split()), tuple(air.split()), road, gateway, post)
 
 
 COUNTRIES: tuple[Country, ...] = (
@@ -558,8 +644,24 @@ PARCEL_ORIGINS = {
 # Transit countries between the country shipped from and GB, by mode group and region.
 TRANSIT_ROUTES: dict[str, dict[str, dict[str, float]]] = {
     "sea": {
-        "east_asia": {"": 0.35, "SG": 0.2, "SG;EG": 0.15, "MY;EG": 0.1, "LK;EG": 0.05, "EG;NL": 0.1, "EG;ES": 0.05},
-        "south_asia": {"": 0.4, "SG": 0.1, "LK": 0.15, "AE": 0.1, "LK;EG": 0.1, "EG;ES": 0.1, "OM;EG": 0.05},
+        "east_asia": {
+            "": 0.35,
+            "SG": 0.2,
+            "SG;EG": 0.15,
+            "MY;EG": 0.1,
+            "LK;EG": 0.05,
+            "EG;NL": 0.1,
+            "EG;ES": 0.05,
+        },
+        "south_asia": {
+            "": 0.4,
+            "SG": 0.1,
+            "LK": 0.15,
+            "AE": 0.1,
+            "LK;EG": 0.1,
+            "EG;ES": 0.1,
+            "OM;EG": 0.05,
+        },
         "middle_east": {"": 0.6, "EG": 0.2, "EG;ES": 0.1, "MA": 0.1},
         "latam": {"": 0.45, "PA": 0.15, "ES": 0.15, "PA;ES": 0.1, "NL": 0.1, "BE": 0.05},
         "africa": {"": 0.5, "MA": 0.2, "ES": 0.2, "PT": 0.1},
@@ -758,7 +860,10 @@ class Offence:
     unit: str = ""  # empty: the shipment's own quantity and unit
     median_qty: float = 0.0
     usd_per_unit: float = 0.0  # 0: the shipment's declared value
-    hs_codes: tuple[str, ...] = field(default=())  # only for regional background seizures
+    # only for regional background seizures:
+    hs_codes: tuple[str, ...] = field(default=())
+    origins: tuple[str, ...] = field(default=())
+    mode: str = ""
 
 
 # Seizures caused by a planted pattern whose offence does not depend on the heading.
@@ -804,13 +909,85 @@ PARCEL_DETECTION = ("X-ray scanner", "detector dog", "risk profiling")
 
 # Regional seizures with no clearance counterpart (passengers, exports, other flows).
 REGIONAL_BACKGROUND = (
-    Offence("cash", "undeclared cash", ("euro banknotes", "US dollar banknotes"), ("on body", "in luggage"), ("detector dog", "random check"), "unit", 1.0, 45_000.0),
-    Offence("weapons", "arms trafficking", ("firearm parts",), ("in luggage", "in postal parcel"), ("X-ray scanner",), "unit", 3.0, 900.0, ("930591", "930599")),
-    Offence("wildlife", "CITES violation", ("pangolin scales", "ivory carvings", "live reptiles"), ("in luggage", "misdeclared goods"), ("X-ray scanner", "detector dog", "intelligence"), "kg", 12.0, 2_000.0, ("050790", "050710", "010620")),
-    Offence("precursors", "precursor diversion", ("BMK glycidate", "APAA"), ("misdeclared goods", "in drums"), ("intelligence", "documentary check"), "kg", 400.0, 50.0, ("291439", "292690")),
-    Offence("waste", "illegal waste shipment", ("plastic waste", "end-of-life electronics"), ("not concealed", "misdeclared goods"), ("documentary check", "risk profiling"), "t", 20.0, 150.0, ("391590", "854900")),
-    Offence("drugs", "drug trafficking", ("khat", "herbal cannabis"), ("in luggage", "in air cargo"), ("detector dog", "risk profiling"), "kg", 40.0, 400.0, ("121190",)),
+    Offence(
+        "cash",
+        "undeclared cash",
+        ("euro banknotes", "US dollar banknotes"),
+        ("on body", "in luggage"),
+        ("detector dog", "random check"),
+        "unit",
+        1.0,
+        45_000.0,
+        origins=("AE", "TR", "MA", "CN"),
+        mode="air",
+    ),
+    Offence(
+        "weapons",
+        "arms trafficking",
+        ("firearm parts",),
+        ("in luggage", "in postal parcel"),
+        ("X-ray scanner",),
+        "unit",
+        3.0,
+        900.0,
+        hs_codes=("930591", "930599"),
+        origins=("US", "TR"),
+        mode="postal",
+    ),
+    Offence(
+        "wildlife",
+        "CITES violation",
+        ("pangolin scales", "ivory carvings", "live reptiles"),
+        ("in luggage", "misdeclared goods"),
+        ("X-ray scanner", "detector dog", "intelligence"),
+        "kg",
+        12.0,
+        2_000.0,
+        hs_codes=("050790", "050710", "010620"),
+        origins=("CM", "GA", "CI", "VN", "KE", "ZA"),
+        mode="air",
+    ),
+    Offence(
+        "precursors",
+        "precursor diversion",
+        ("BMK glycidate", "APAA"),
+        ("misdeclared goods", "in drums"),
+        ("intelligence", "documentary check"),
+        "kg",
+        400.0,
+        50.0,
+        hs_codes=("291439", "292690"),
+        origins=("CN", "IN"),
+        mode="sea",
+    ),
+    Offence(
+        "waste",
+        "illegal waste shipment",
+        ("plastic waste", "end-of-life electronics"),
+        ("not concealed", "misdeclared goods"),
+        ("documentary check", "risk profiling"),
+        "t",
+        20.0,
+        150.0,
+        hs_codes=("391590", "854900"),
+        origins=(),  # exports: origin is the reporting country
+        mode="sea",
+    ),
+    Offence(
+        "drugs",
+        "drug trafficking",
+        ("khat", "herbal cannabis"),
+        ("in luggage", "in air cargo"),
+        ("detector dog", "risk profiling"),
+        "kg",
+        40.0,
+        400.0,
+        hs_codes=("121190",),
+        origins=("KE", "ET"),
+        mode="air",
+    ),
 )
+WASTE_DESTINATIONS = ("MY", "VN", "TR", "GH")
 
 # Spellings a member's upload uses instead of ISO alpha-2 codes; alpha-3 codes come from pycountry.
 COUNTRY_SPELLINGS: dict[str, tuple[str, ...]] = {
