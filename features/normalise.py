@@ -92,7 +92,6 @@ COUNTRY_ALIASES = {
     "brunei": "BN",
     "brunei darussalam": "BN",
     "holland": "NL",
-    "the netherlands": "NL",
     "czech republic": "CZ",
     "czechia": "CZ",
     "macedonia": "MK",
@@ -160,10 +159,12 @@ def country_code(raw: str) -> str | None:
         return found.alpha_2
     if len(upper) <= 3:
         return None
-    try:
-        return pycountry.countries.lookup(text).alpha_2
-    except LookupError:
-        return None
+    for name in (text, re.sub(r"(?i)^the\s+", "", text)):
+        try:
+            return pycountry.countries.lookup(name).alpha_2
+        except LookupError:
+            continue
+    return None
 
 
 def _by_distinct(raw: pd.Series, convert: Callable[[str], str | None], what: str) -> Normalised:

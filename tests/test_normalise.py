@@ -38,6 +38,8 @@ COUNTRIES = [
     ("Iran", "IR"),
     ("Iran (Islamic Republic of)", "IR"),
     ("Türkiye", "TR"),
+    ("The Netherlands", "NL"),
+    ("the Gambia", "GM"),
     ("Turkey", "TR"),
     ("UK", "GB"),
     ("USA", "US"),
