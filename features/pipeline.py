@@ -14,7 +14,7 @@ statistics, so the formulas exist once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,18 +46,71 @@ class FeatureConfig:
 
 # ---------------------------------------------------------------------------------------------
 # Row-local preparation: depends on the row only, so it is the same in training and serving.
+# Columns are plain numpy arrays (text as objects, None when missing): the same code then serves
+# a million-row history and a single declaration, where pandas' per-call overhead would dominate.
+
+Columns = dict[str, np.ndarray]
+RowsLike = pd.DataFrame | Mapping[str, Sequence | np.ndarray]
 
 
-def _text(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column in frame:
-        return frame[column].astype("string")
-    return pd.Series(pd.NA, index=frame.index, dtype="string")
+def _length(frame: RowsLike) -> int:
+    return len(frame) if isinstance(frame, pd.DataFrame) else len(next(iter(frame.values())))
 
 
-def _number(frame: pd.DataFrame, column: str) -> np.ndarray:
+def _text(frame: RowsLike, column: str) -> np.ndarray:
+    """Text values as an object array, None for missing or blank."""
     if column not in frame:
-        return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        return np.full(_length(frame), None, dtype=object)
+    values = frame[column]
+    if isinstance(values, pd.Series):
+        values = values.astype("string").to_numpy(dtype=object, na_value=None)
+    return np.array(
+        [v.strip() or None if isinstance(v, str) else None for v in values], dtype=object
+    )
+
+
+def _number(frame: RowsLike, column: str) -> np.ndarray:
+    if column not in frame:
+        return np.full(_length(frame), np.nan)
+    values = frame[column]
+    if isinstance(values, pd.Series):
+        if pd.api.types.is_float_dtype(values.dtype):
+            return values.to_numpy(dtype="float64", na_value=np.nan)
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return np.array([_to_float(v) for v in values], dtype="float64")
+
+
+def _to_float(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def _days(frame: RowsLike) -> np.ndarray:
+    values = frame["date"]
+    if isinstance(values, pd.Series) and pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return pit.days(values)
+    return np.array(values, dtype="datetime64[D]").astype("int64")
+
+
+def _join(left: np.ndarray, sep: str, right: np.ndarray) -> np.ndarray:
+    """left + sep + right, None where either side is missing."""
+    return np.array(
+        [
+            a + sep + b if a is not None and b is not None else None
+            for a, b in zip(left, right, strict=True)
+        ],
+        dtype=object,
+    )
+
+
+def _prefix(values: np.ndarray, n: int) -> np.ndarray:
+    return np.array([v[:n] if v is not None and len(v) >= n else None for v in values], object)
+
+
+def _upper(values: np.ndarray) -> np.ndarray:
+    return np.array([v.upper() if v is not None else None for v in values], dtype=object)
 
 
 def _log_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -67,72 +120,80 @@ def _log_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return ratio
 
 
-def prepare_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Keys and row-local values of declarations (stored contract form in, prepared out)."""
+def prepare_rows(frame: RowsLike) -> Columns:
+    """Keys and row-local values of declarations (contract fields in, prepared columns out)."""
     hs = _text(frame, "hs_code")
     origin = _text(frame, "origin_country")
-    departure = _text(frame, "departure_country").fillna(origin)
-    mode = _text(frame, "transport_mode").fillna("unknown")
-    hs4 = hs.str.slice(0, 4)
-    hs6 = hs.str.slice(0, 6)
-    transit = _text(frame, "transit_countries").fillna("")
+    departure = _text(frame, "departure_country")
+    departure = np.where(departure == None, origin, departure)  # noqa: E711 - elementwise
+    mode = _text(frame, "transport_mode")
+    mode = np.where(mode == None, "unknown", mode).astype(object)  # noqa: E711
+    hs4 = _prefix(hs, 4)
+    transit = _text(frame, "transit_countries")
     value = _number(frame, "declared_value")
     weight = _number(frame, "gross_weight_kg")
     words = text.tokenise(_text(frame, "goods_description"))
-    prepared = pd.DataFrame(
-        {
-            "day": pit.days(frame["date"]),
-            "hs2": hs.str.slice(0, 2),
-            "hs4": hs4,
-            "hs6": hs6.mask(hs6.str.len() < 6),
-            "origin_country": origin,
-            "departure_country": departure,
-            "transport_mode": mode,
-            "route": origin + ">" + departure,
-            "hs4_origin": hs4 + "|" + origin,
-            "hs4_departure": hs4 + "|" + departure,
-            "mode": mode,
-            "mode_origin": mode + "|" + origin,
-            "importer_id": _text(frame, "importer_id").str.strip().str.upper(),
-            "exporter_id": _text(frame, "exporter_id").str.strip().str.upper(),
-            "declarant_id": _text(frame, "declarant_id").str.strip().str.upper(),
-            "*": pd.Series("*", index=frame.index, dtype="string"),
-            "origin_differs": (departure != origin).astype("float64").to_numpy(),
-            "n_transit": transit.str.count(";").to_numpy() + (transit != "").to_numpy(),
-            "log_value": np.log1p(np.clip(value, 0, None)),
-            "log_weight": np.log1p(np.clip(weight, 0, None)),
-            "log_unit_value": _log_ratio(value, weight),
-            "tokens": words,
-            "desc_vague": text.vague_share(words),
-            "desc_words": words.map(len).to_numpy(dtype="float64"),
-        },
-        index=frame.index,
-    )
-    for column in frame.columns:
-        if column.startswith(EXTRA_PREFIX):
-            prepared[column] = frame[column]
+    n = len(hs)
+    prepared: Columns = {
+        "day": _days(frame),
+        "hs2": _prefix(hs, 2),
+        "hs4": hs4,
+        "hs6": _prefix(hs, 6),
+        "origin_country": origin,
+        "departure_country": departure,
+        "transport_mode": mode,
+        "route": _join(origin, ">", departure),
+        "hs4_origin": _join(hs4, "|", origin),
+        "hs4_departure": _join(hs4, "|", departure),
+        "mode": mode,
+        "mode_origin": _join(mode, "|", origin),
+        "importer_id": _upper(_text(frame, "importer_id")),
+        "exporter_id": _upper(_text(frame, "exporter_id")),
+        "declarant_id": _upper(_text(frame, "declarant_id")),
+        "*": np.full(n, "*", dtype=object),
+        "origin_differs": np.array(
+            [
+                float(o != d) if o is not None else np.nan
+                for o, d in zip(origin, departure, strict=True)
+            ]
+        ),
+        "n_transit": np.array([t.count(";") + 1 if t else 0 for t in transit], dtype="float64"),
+        "log_value": np.log1p(np.clip(value, 0, None)),
+        "log_weight": np.log1p(np.clip(weight, 0, None)),
+        "log_unit_value": _log_ratio(value, weight),
+        "tokens": words,
+        "desc_vague": text.vague_share(words),
+        "desc_words": np.array([len(w) for w in words], dtype="float64"),
+    }
+    for column in frame:
+        if str(column).startswith(EXTRA_PREFIX):
+            values = frame[column]
+            prepared[column] = (
+                values.to_numpy(dtype=object, na_value=None)
+                if isinstance(values, pd.Series)
+                else np.asarray(values, dtype=object)
+            )
     if LABEL in frame:
-        prepared[LABEL] = pd.to_numeric(frame[LABEL], errors="coerce").astype("float64")
+        prepared[LABEL] = _number(frame, LABEL)
     return prepared
 
 
-def prepare_seizures(frame: pd.DataFrame) -> pd.DataFrame:
+def prepare_seizures(frame: pd.DataFrame) -> Columns:
     """The keys seizures are counted under (the seizure-intelligence cells)."""
-    hs4 = _text(frame, "hs_code").str.slice(0, 4)
+    hs4 = _prefix(_text(frame, "hs_code"), 4)
     origin = _text(frame, "origin_country")
-    departure = _text(frame, "departure_country").fillna(origin)
-    mode = _text(frame, "transport_mode").fillna("unknown")
-    return pd.DataFrame(
-        {
-            "day": pit.days(frame["date"]),
-            "hs4_origin": hs4 + "|" + origin,
-            "hs4_departure": hs4 + "|" + departure,
-            "route": origin + ">" + departure,
-            "mode": mode,
-            "*": pd.Series("*", index=frame.index, dtype="string"),
-        },
-        index=frame.index,
-    )
+    departure = _text(frame, "departure_country")
+    departure = np.where(departure == None, origin, departure)  # noqa: E711
+    mode = _text(frame, "transport_mode")
+    mode = np.where(mode == None, "unknown", mode).astype(object)  # noqa: E711
+    return {
+        "day": _days(frame) if len(frame) else np.array([], dtype="int64"),
+        "hs4_origin": _join(hs4, "|", origin),
+        "hs4_departure": _join(hs4, "|", departure),
+        "route": _join(origin, ">", departure),
+        "mode": mode,
+        "*": np.full(len(hs4), "*", dtype=object),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,37 +207,47 @@ class Events:
     values: dict[str, np.ndarray]
 
 
-def events_for(stat: Stat, rows: pd.DataFrame, seizures: pd.DataFrame, lag: int) -> Events:
+def events_for(stat: Stat, rows: Columns, seizures: Columns, lag: int) -> Events:
     """The events a statistic sums, from prepared declarations and seizures."""
-    n = len(rows)
+    n = len(rows["day"])
     match stat.source:
         case Source.DECLARATIONS:
-            return Events(rows[stat.keys], rows["day"].to_numpy(), {"n": np.ones(n)})
+            return Events(pd.Series(rows[stat.keys]), rows["day"], {"n": np.ones(n)})
         case Source.OUTCOMES | Source.POSITIVES:
-            label = rows[LABEL] if LABEL in rows else pd.Series(np.nan, index=rows.index)
-            known = label.notna() if stat.source is Source.OUTCOMES else label.eq(1)
-            known_rows = rows[known.to_numpy()]
-            values = {"n": np.ones(len(known_rows))}
+            label = rows.get(LABEL, np.full(n, np.nan))
+            known = ~np.isnan(label) if stat.source is Source.OUTCOMES else label == 1
+            values = {"n": np.ones(int(known.sum()))}
             if stat.source is Source.OUTCOMES:
-                values["pos"] = label[known].to_numpy(dtype="float64")
-            return Events(known_rows[stat.keys], known_rows["day"].to_numpy() + lag, values)
+                values["pos"] = label[known]
+            return Events(pd.Series(rows[stat.keys][known]), rows["day"][known] + lag, values)
         case Source.VALUES:
-            valued = rows[np.isfinite(rows["log_unit_value"].to_numpy())]
+            valued = np.isfinite(rows["log_unit_value"])
             return Events(
-                valued[stat.keys],
-                valued["day"].to_numpy(),
-                {"n": np.ones(len(valued)), "sum": valued["log_unit_value"].to_numpy()},
+                pd.Series(rows[stat.keys][valued]),
+                rows["day"][valued],
+                {"n": np.ones(int(valued.sum())), "sum": rows["log_unit_value"][valued]},
             )
         case Source.TOKENS:
-            exploded = rows[["hs4", "tokens", "day"]].explode("tokens")
-            exploded = exploded[exploded["tokens"].notna()]
-            keys = exploded["hs4"] + "|" + exploded["tokens"].astype("string")
-            return Events(keys, exploded["day"].to_numpy(), {"n": np.ones(len(exploded))})
-        case Source.SEIZURES:
+            row_of, keys = _token_keys(rows)
             return Events(
-                seizures[stat.keys], seizures["day"].to_numpy(), {"n": np.ones(len(seizures))}
+                pd.Series(keys, dtype=object), rows["day"][row_of], {"n": np.ones(len(keys))}
             )
+        case Source.SEIZURES:
+            m = len(seizures["day"])
+            return Events(pd.Series(seizures[stat.keys]), seizures["day"], {"n": np.ones(m)})
     raise AssertionError(stat.source)
+
+
+def _token_keys(rows: Columns) -> tuple[np.ndarray, list[str]]:
+    """(row position, "HS4|word") for every description word of every row with an HS4."""
+    positions: list[int] = []
+    keys: list[str] = []
+    for i, (hs4, words) in enumerate(zip(rows["hs4"], rows["tokens"], strict=True)):
+        if hs4 is not None:
+            for word in words:
+                positions.append(i)
+                keys.append(hs4 + "|" + word)
+    return np.asarray(positions, dtype="int64"), keys
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,7 +258,7 @@ def events_for(stat: Stat, rows: pd.DataFrame, seizures: pd.DataFrame, lag: int)
 class Context:
     """Prepared rows and their point-in-time statistics; the registry computes from this."""
 
-    rows: pd.DataFrame
+    rows: Columns
     stats: dict[str, dict[str, np.ndarray]]
     config: FeatureConfig
     token_counts: Callable[[], np.ndarray]  # per row: tokens seen often enough with the HS4
@@ -196,7 +267,7 @@ class Context:
         return self.stats[name][value]
 
     def days_since(self, stat: str, which: str, default: float) -> np.ndarray:
-        since = self.rows["day"].to_numpy() - self.stats[stat][which]
+        since = self.rows["day"] - self.stats[stat][which]
         return np.where(np.isnan(since), default, since)
 
     def prior_rate(self) -> np.ndarray:
@@ -229,11 +300,11 @@ class Context:
         with np.errstate(invalid="ignore", divide="ignore"):
             reference = np.where(use6, hs6["sum"] / hs6["n"], hs4["sum"] / hs4["n"])
         reference = np.where(use6 | use4, reference, np.nan)
-        return self.rows["log_unit_value"].to_numpy() - reference
+        return self.rows["log_unit_value"] - reference
 
     def description_match(self) -> np.ndarray:
         """Share of the description's words seen in >= 1 % of earlier declarations of the HS4."""
-        n_words = self.rows["desc_words"].to_numpy()
+        n_words = self.rows["desc_words"]
         known = self.stats["hs4_decl"]["n"] >= self.config.min_reference
         with np.errstate(invalid="ignore", divide="ignore"):
             share = self.token_counts() / n_words
@@ -241,19 +312,16 @@ class Context:
 
 
 def _token_hits(
-    rows: pd.DataFrame, lookup: Callable[[pd.Series, np.ndarray], np.ndarray], hs4_n: np.ndarray
+    rows: Columns, lookup: Callable[[list[str], np.ndarray], np.ndarray], hs4_n: np.ndarray
 ) -> np.ndarray:
     """Per row, how many of its words were seen with its HS4 in >= 1 % of earlier declarations."""
-    exploded = rows[["hs4", "tokens", "day"]].assign(_row=np.arange(len(rows)))
-    exploded = exploded.explode("tokens")
-    exploded = exploded[exploded["tokens"].notna()]
-    if exploded.empty:
-        return np.zeros(len(rows))
-    keys = exploded["hs4"] + "|" + exploded["tokens"].astype("string")
-    counts = lookup(keys, exploded["day"].to_numpy())
-    rows_of = exploded["_row"].to_numpy()
-    common = counts >= np.maximum(1.0, 0.01 * hs4_n[rows_of])
-    return np.bincount(rows_of, weights=common.astype("float64"), minlength=len(rows))
+    row_of, keys = _token_keys(rows)
+    n = len(rows["day"])
+    if not keys:
+        return np.zeros(n)
+    counts = lookup(keys, rows["day"][row_of])
+    common = counts >= np.maximum(1.0, 0.01 * hs4_n[row_of])
+    return np.bincount(row_of, weights=common.astype("float64"), minlength=n)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,7 +363,7 @@ class FeaturePipeline:
         seized = prepare_seizures(seizures)
         lag = self.config.outcome_lag_days
         half_life = self.config.seizure_half_life_days
-        query_days = rows["day"].to_numpy()
+        query_days = rows["day"]
         stats: dict[str, dict[str, np.ndarray]] = {}
         for stat in STATS:
             if stat.source is Source.TOKENS:
@@ -305,7 +373,7 @@ class FeaturePipeline:
                 ev.keys,
                 ev.days,
                 ev.values,
-                rows[stat.keys],
+                pd.Series(rows[stat.keys]),
                 query_days,
                 half_life_days=half_life if stat.decayed else None,
                 with_first_day=stat.first_day,
@@ -314,16 +382,17 @@ class FeaturePipeline:
         token_stat = next(s for s in STATS if s.source is Source.TOKENS)
         token_events = events_for(token_stat, rows, seized, lag)
 
-        def lookup(keys: pd.Series, days: np.ndarray) -> np.ndarray:
-            return pit.asof_sums(
-                token_events.keys, token_events.days, token_events.values, keys, days
-            )["n"]
+        def lookup(keys: list[str], days: np.ndarray) -> np.ndarray:
+            found = pit.asof_sums(
+                token_events.keys, token_events.days, token_events.values, pd.Series(keys), days
+            )
+            return found["n"]
 
         ctx = Context(
             rows, stats, self.config, lambda: _token_hits(rows, lookup, stats["hs4_decl"]["n"])
         )
         extras = _extra_kinds(declarations)
-        return self._assemble(ctx, extras, declarations)
+        return self._frame(self._assemble(ctx, extras), extras, declarations.index)
 
     def fit(
         self, declarations: pd.DataFrame, seizures: pd.DataFrame, as_of: pd.Timestamp
@@ -331,7 +400,7 @@ class FeaturePipeline:
         """Freeze the statistics of every record dated before `as_of` into `state_`."""
         rows = prepare_rows(declarations)
         seized = prepare_seizures(seizures)
-        as_of_day = int(pit.days(pd.Series([pd.Timestamp(as_of)]))[0])
+        as_of_day = int(np.datetime64(pd.Timestamp(as_of).date(), "D").astype("int64"))
         snapshots = {}
         for stat in STATS:
             ev = events_for(stat, rows, seized, self.config.outcome_lag_days)
@@ -349,15 +418,22 @@ class FeaturePipeline:
 
     # -- serving side --------------------------------------------------------------------------
 
-    def transform(self, declarations: pd.DataFrame) -> pd.DataFrame:
-        """Features of new declarations from the fitted state (one row or a batch alike)."""
-        if self.state_ is None:
-            raise RuntimeError("FeaturePipeline.transform called before fit")
-        state = self.state_
+    def transform(self, declarations: RowsLike) -> pd.DataFrame:
+        """Features of new declarations from the fitted state, as a frame."""
+        state = self._state()
+        index = declarations.index if isinstance(declarations, pd.DataFrame) else None
+        return self._frame(self.transform_columns(declarations), state.extras, index)
+
+    def transform_columns(self, declarations: RowsLike) -> Columns:
+        """Features of new declarations from the fitted state (one row or a batch alike).
+
+        `declarations` is a frame or a mapping of field name -> sequence (the serving path).
+        """
+        state = self._state()
         rows = prepare_rows(declarations)
         # A declaration dated before the snapshot is scored as of the snapshot: the state
         # cannot be wound back, and it never holds anything after `as_of_day`.
-        query_days = np.maximum(rows["day"].to_numpy(), state.as_of_day)
+        query_days = np.maximum(rows["day"], state.as_of_day)
         stats = {
             stat.name: state.snapshots[stat.name].lookup(rows[stat.keys].tolist(), query_days)
             for stat in STATS
@@ -365,34 +441,44 @@ class FeaturePipeline:
         }
         tokens = state.snapshots["hs4_tokens"]
 
-        def lookup(keys: pd.Series, days: np.ndarray) -> np.ndarray:
-            return tokens.lookup(keys.tolist(), np.maximum(days, state.as_of_day))["n"]
+        def lookup(keys: list[str], days: np.ndarray) -> np.ndarray:
+            return tokens.lookup(keys, np.maximum(days, state.as_of_day))["n"]
 
         ctx = Context(
             rows, stats, self.config, lambda: _token_hits(rows, lookup, stats["hs4_decl"]["n"])
         )
-        return self._assemble(ctx, state.extras, declarations)
+        return self._assemble(ctx, state.extras)
 
     # -- shared --------------------------------------------------------------------------------
 
-    def _assemble(
-        self, ctx: Context, extras: dict[str, bool], declarations: pd.DataFrame
-    ) -> pd.DataFrame:
-        columns: dict[str, object] = {}
-        missing = pd.Series(pd.NA, index=ctx.rows.index, dtype="string")
+    def _state(self) -> FeatureState:
+        if self.state_ is None:
+            raise RuntimeError("FeaturePipeline.transform called before fit")
+        return self.state_
+
+    def _assemble(self, ctx: Context, extras: dict[str, bool]) -> Columns:
+        columns: Columns = {}
+        n = len(ctx.rows["day"])
         for feature in self.features(extras):
             if feature.compute is not None:
                 columns[feature.name] = feature.compute(ctx)
                 continue
             # A member-specific column absent from a request is missing, not an error.
-            column = ctx.rows.get(feature.name, missing)
+            column = ctx.rows.get(feature.name)
+            if column is None:
+                column = np.full(n, None if feature.categorical else np.nan, dtype=object)
             if feature.categorical:
-                columns[feature.name] = column.astype("string").to_numpy()
-            else:
-                columns[feature.name] = pd.to_numeric(column, errors="coerce").to_numpy(
-                    dtype="float64"
+                columns[feature.name] = np.array(
+                    [None if v is None or v is pd.NA else str(v) for v in column], dtype=object
                 )
-        table = pd.DataFrame(columns, index=declarations.index)
+            else:
+                columns[feature.name] = _number({feature.name: column}, feature.name)
+        return columns
+
+    def _frame(
+        self, columns: Columns, extras: dict[str, bool], index: pd.Index | None
+    ) -> pd.DataFrame:
+        table = pd.DataFrame(columns, index=index)
         for feature in self.features(extras):
             if feature.categorical:
                 table[feature.name] = table[feature.name].astype("string")

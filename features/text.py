@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import numpy as np
-import pandas as pd
 
 _TOKEN = re.compile(r"[a-z]{3,}")
 STOPWORDS = frozenset(
@@ -21,7 +21,7 @@ MAX_TOKENS = 8
 
 def tokens(description: str | None) -> list[str]:
     """Distinct content words of a description, in order, at most MAX_TOKENS."""
-    if not description or description is pd.NA:
+    if not isinstance(description, str) or not description:
         return []
     seen: dict[str, None] = {}
     for word in _TOKEN.findall(str(description).lower()):
@@ -32,14 +32,20 @@ def tokens(description: str | None) -> list[str]:
     return list(seen)
 
 
-def tokenise(descriptions: pd.Series) -> pd.Series:
-    """tokens() for every row, computed once per distinct description."""
-    values = descriptions.astype("string").fillna("").tolist()
-    table = {u: tokens(u) for u in set(values)}
-    return pd.Series([table[v] for v in values], index=descriptions.index, dtype=object)
+def tokenise(descriptions: Iterable[str | None]) -> np.ndarray:
+    """tokens() of every description (an object array of lists), once per distinct text."""
+    table: dict[str | None, list[str]] = {}
+    values = list(descriptions)
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        found = table.get(value)
+        if found is None:
+            found = table[value] = tokens(value if isinstance(value, str) else None)
+        out[i] = found
+    return out
 
 
-def vague_share(token_lists: pd.Series) -> np.ndarray:
+def vague_share(token_lists: Iterable[list[str]]) -> np.ndarray:
     """Share of a description's words that are vague; 1.0 for an empty description."""
     return np.array(
         [(sum(t in VAGUE_TERMS for t in ts) / len(ts)) if ts else 1.0 for ts in token_lists],
