@@ -240,3 +240,15 @@ def empty_frame(contract: Contract) -> pd.DataFrame:
     for col in contract.derived_columns:
         data[col] = pd.Series([], dtype="string")
     return pd.DataFrame(data)
+
+
+def declaration_records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready declarations (contract fields and x_* columns, ISO dates, None for
+    missing): what the scoring API accepts, so a stored record can be posted as it is."""
+    columns = [c for c in CLEARANCE.field_names if c in frame]
+    columns += [c for c in frame.columns if c.startswith(EXTRA_PREFIX)]
+    out = frame[columns].copy()
+    if "date" in out and pd.api.types.is_datetime64_any_dtype(out["date"]):
+        out["date"] = out["date"].dt.strftime("%Y-%m-%d")
+    out = out.astype(object).where(out.notna(), None)
+    return out.to_dict("records")

@@ -140,6 +140,10 @@ def apply_mapping(
     out = pd.DataFrame({target: raw[source] for source, target in renames.items()})
     for column in extras:
         out[extra_name(column)] = raw[column]
+    # Columns already named x_* (e.g. exported from a store) keep their name and values.
+    for column in raw.columns:
+        if column.startswith(EXTRA_PREFIX) and column not in out and column not in renames:
+            out[column] = raw[column]
     for fld, value in mapping.constants.items():
         out[fld] = pd.Series(value, index=raw.index, dtype="string")
     for fld, table in mapping.values.items():
@@ -154,6 +158,6 @@ def apply_mapping(
             f"required column(s) missing: {', '.join(absent)} "
             f"(found: {', '.join(c for c in raw.columns if c != SOURCE_ROW)})",
         )
-    used = set(renames) | set(extras) | {SOURCE_ROW}
+    used = set(renames) | set(extras) | {SOURCE_ROW} | {c for c in out if c in raw.columns}
     ignored = [c for c in raw.columns if c not in used]
     return out, ignored

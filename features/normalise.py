@@ -197,7 +197,7 @@ def normalise_country(raw: pd.Series) -> Normalised:
 _STRONG_SPLIT = re.compile(r"\s*[;|/>]\s*|\s+-\s+")
 
 
-def _country_list(raw: str) -> str | None:
+def country_list(raw: str) -> str | None:
     """Codes of a route list; a comma separates countries unless it is part of one name."""
     codes: list[str] = []
     for part in (p for p in _STRONG_SPLIT.split(raw) if p.strip()):
@@ -212,7 +212,7 @@ def _country_list(raw: str) -> str | None:
 
 def normalise_country_list(raw: pd.Series) -> Normalised:
     """A list of countries (separated by ; , | / or >) to ISO alpha-2 codes joined by ';'."""
-    result = _by_distinct(raw, _country_list, "unknown country in list")
+    result = _by_distinct(raw, country_list, "unknown country in list")
     # An empty list is a valid value: no transit.
     result.values = result.values.fillna("")
     return result

@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401 - pa.compute.local_timestamp
 import pyarrow.csv as pacsv
+import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from riskscore.features.errors import BadInputError
@@ -19,7 +20,7 @@ from riskscore.features.errors import BadInputError
 SOURCE_ROW = "_source_row"
 """Row number as a user sees it: the spreadsheet/CSV line (header is 1), the record for parquet."""
 
-SUPPORTED = (".xlsx", ".csv", ".parquet")
+SUPPORTED = (".xlsx", ".csv", ".parquet", ".jsonl")
 ALLOWED_VALUES_SHEET = "Allowed values"
 GUIDE_SHEET = "Field guide"
 
@@ -51,13 +52,15 @@ def read_raw(path: Path, sheet: str | None = None, kind: str | None = None) -> R
                 frame = _numbered(_read_parquet(path), first_row=1)
             case ".xlsx":
                 frame = _read_xlsx(path, sheet, kind)
+            case ".jsonl" | ".ndjson":
+                frame = _drop_empty_rows(_numbered(_read_json_lines(path), first_row=1))
             case _:
                 raise BadInputError(
                     path, f"unsupported format {suffix or '(none)'}: use {', '.join(SUPPORTED)}"
                 )
     except BadInputError:
         raise
-    except (pa.ArrowInvalid, OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+    except (pa.ArrowException, OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise BadInputError(path, f"unreadable {suffix} file ({_first_line(exc)})") from exc
     names = [str(c).strip() for c in frame.columns]
     _refuse_duplicates(path, names)
@@ -131,6 +134,12 @@ def _arrow_csv(path: Path, use_threads: bool) -> tuple[pa.Table, list]:
         ),
     )
     return table, malformed
+
+
+def _read_json_lines(path: Path) -> pd.DataFrame:
+    """One JSON object per line; every value as text (numbers keep their JSON spelling)."""
+    table = pajson.read_json(path)
+    return _to_text_frame(table, path)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

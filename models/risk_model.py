@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import lightgbm as lgb
 import numpy as np
@@ -138,6 +139,12 @@ class RiskModel:
     channels: Channels
     feature_names: list[str]
     info: dict = field(default_factory=dict)  # training window, metrics, lineage
+
+    @cached_property
+    def base_value(self) -> float:
+        """The SHAP base value (expected log-odds), the same for every declaration."""
+        blank = np.full((1, len(self.feature_names)), np.nan)
+        return float(self.contributions(blank)[0, -1])
 
     @property
     def registry(self) -> list[Feature]:

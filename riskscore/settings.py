@@ -21,6 +21,28 @@ class Settings(BaseSettings):
     model_alias: str = "champion"
     host: str = "127.0.0.1"
     port: int = 8000
+    state_dir: Path = Path("var")  # API keys, audit log, outcomes, model cache
+    reload_seconds: float = 30.0  # how often serving checks whether the alias moved
+    max_request_bytes: int = 5_000_000  # JSON bodies of /v1/score and /v1/outcomes
+    max_upload_bytes: int = 500_000_000  # bodies of /v1/score/batch
+    max_declarations: int = 1000  # per /v1/score request; use /v1/score/batch for more
+    top_k: int = 5  # reasons per declaration
+
+    @property
+    def keys_file(self) -> Path:
+        return self.state_dir / "api-keys.json"
+
+    @property
+    def audit_dir(self) -> Path:
+        return self.state_dir / "audit"
+
+    @property
+    def outcomes_db(self) -> Path:
+        return self.state_dir / "outcomes.sqlite"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.state_dir / "model-cache"
 
 
 @cache

@@ -16,10 +16,15 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from riskscore.features.contracts import declaration_records
 from riskscore.features.dataset import History
 from riskscore.features.pipeline import LABEL, FeatureConfig, FeaturePipeline
 from riskscore.models.risk_model import Calibrator, CategoryEncoder, Channels, RiskModel
 from riskscore.training import metrics
+from riskscore.training.oof import oof_features
+
+TRAIN_STATS = ("pit", "oof")
+IMBALANCE = ("none", "sqrt")
 
 
 class TrainingError(Exception):
@@ -43,7 +48,19 @@ class TrainConfig:
     min_child_samples: int = 50
     max_rounds: int = 500
     early_stopping_rounds: int = 50
+    # Outcome statistics of the training rows: strict point in time ("pit") or out of fold
+    # inside the training window ("oof", training.oof); bench/RESULTS.md has the comparison.
+    train_stats: str = "pit"
+    oof_folds: int = 5
+    # Class imbalance: "none", or "sqrt" for scale_pos_weight = sqrt(negatives / positives).
+    imbalance: str = "none"
     feature_config: FeatureConfig = field(default_factory=FeatureConfig)
+
+    def __post_init__(self) -> None:
+        if self.train_stats not in TRAIN_STATS:
+            raise ValueError(f"train_stats must be one of {TRAIN_STATS}, got {self.train_stats!r}")
+        if self.imbalance not in IMBALANCE:
+            raise ValueError(f"imbalance must be one of {IMBALANCE}, got {self.imbalance!r}")
 
     def params(self) -> dict:
         return {
@@ -131,6 +148,11 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
 
     pipeline = FeaturePipeline(config.feature_config)
     train_features = pipeline.historical(split.train, train_seizures)
+    if config.train_stats == "oof":
+        replaced = oof_features(
+            pipeline, split.train, train_seizures, split.until, config.oof_folds, config.seed
+        )
+        train_features[replaced.columns] = replaced
     pipeline.fit(split.train, train_seizures, split.until)
     valid_features = pipeline.transform(split.valid)
     seconds["features"] = time.perf_counter() - clock
@@ -148,8 +170,11 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
         x_train, y_train, feature_name=names, categorical_feature=categorical, free_raw_data=True
     )
     valid_set = lgb.Dataset(x_valid, y_valid, reference=train_set)
+    params = config.params()
+    if config.imbalance == "sqrt":
+        params["scale_pos_weight"] = float(np.sqrt((len(y_train) - y_train.sum()) / y_train.sum()))
     booster = lgb.train(
-        config.params(),
+        params,
         train_set,
         num_boost_round=config.max_rounds,
         valid_sets=[valid_set],
@@ -176,6 +201,8 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
         "valid_positives": int(y_valid.sum()),
         "config": _jsonable(asdict(config)),
         "random_salt": secrets.token_hex(16),
+        # Serving scores this before it accepts the model: a model that cannot is refused.
+        "example": declaration_records(split.valid.head(1))[0],
     }
     model = RiskModel(pipeline, encoder, booster, calibrator, channels, names, info)
 
@@ -203,6 +230,8 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
         }
     )
     model.info["metrics"] = found
+    importance = _importance(model, contributions)
+    model.info["importance"] = importance.to_dict("records")
 
     # The deployed state: statistics over every record up to the end of validation.
     clock = time.perf_counter()
@@ -216,7 +245,7 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
         valid=valid,
         valid_contributions=contributions,
         valid_sample_features=valid_features.iloc[sample].reset_index(drop=True),
-        importance=_importance(model, contributions),
+        importance=importance,
         best_iteration=booster.current_iteration(),
         seconds=seconds,
     )

@@ -1,0 +1,204 @@
+"""Reasons an officer can read: the top SHAP contributions, each named and put in a sentence."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from riskscore.features.hs_names import chapter_name, country_name
+from riskscore.features.registry import NEVER_DAYS, Feature
+
+ROLE_NAMES = {"importer": "Importer", "exporter": "Exporter", "declarant": "Declarant"}
+
+
+@dataclass(frozen=True)
+class Reason:
+    feature: str
+    criterion: str
+    value: object  # the declaration's value of the feature (None when missing)
+    contribution: float  # SHAP, log-odds
+    sentence: str
+
+    def to_dict(self) -> dict:
+        return {
+            "feature": self.feature,
+            "criterion": self.criterion,
+            "value": self.value,
+            "contribution": self.contribution,
+            "sentence": self.sentence,
+        }
+
+
+Row = Mapping[str, object]  # the declaration's fields, and its feature values
+Sentence = Callable[[object, Row, Row], str]
+
+
+def _goods(declaration: Row) -> str:
+    hs = str(declaration.get("hs_code") or "")
+    description = declaration.get("goods_description")
+    name = str(description).strip().capitalize() if description else ""
+    name = name or (chapter_name(hs).capitalize() or "Goods")
+    return f"{name} (HS {hs[:4]})" if hs else name
+
+
+def _route(declaration: Row) -> str:
+    origin = country_name(declaration.get("origin_country"))  # type: ignore[arg-type]
+    mode = declaration.get("transport_mode")
+    by = f" by {mode}" if mode and mode != "unknown" else ""
+    return f"shipped{by} from {origin}"
+
+
+def _times(value: object) -> str:
+    lift = float(value)  # type: ignore[arg-type]
+    return f"{lift:.0f}x" if lift >= 10 else f"{lift:.1f}x"
+
+
+def _percent(value: object) -> str:
+    return f"{float(value) * 100:.0f} %"  # type: ignore[arg-type]
+
+
+def _seizure(what: str) -> Sentence:
+    return lambda v, d, f: (
+        f"{_goods(d)} {_route(d)}: seizure rate of {what} is {_times(v)} the average"
+    )
+
+
+def _trader(role: str, kind: str) -> Sentence:
+    def sentence(value: object, d: Row, f: Row) -> str:
+        who = f"{ROLE_NAMES[role]} {d.get(f'{role}_id') or '(not declared)'}"
+        v = float(value)  # type: ignore[arg-type]
+        match kind:
+            case "declarations":
+                return f"{who} has {v:.0f} earlier declarations" if v else f"{who} is new"
+            case "offences":
+                return f"{who} has {v:.0f} offences on record"
+            case "hit_rate":
+                offences = f.get(f"{role}_offences") or 0
+                return (
+                    f"{who}: {_percent(v)} of earlier inspected declarations were irregular "
+                    f"({offences:.0f} offences on record)"
+                )
+            case "days_known":
+                return f"{who} first declared {v:.0f} days ago" if v else f"{who} is new"
+            case _:
+                if v >= NEVER_DAYS:
+                    return f"{who} has no offence on record"
+                return f"{who}'s last offence was {v:.0f} days ago"
+
+    return sentence
+
+
+def _value_vs_reference(value: object, d: Row, f: Row) -> str:
+    share = math.exp(float(value))  # type: ignore[arg-type]
+    return (
+        f"{_goods(d)} declared at {share * 100:.0f} % of the usual price per kg of this "
+        "HS subheading"
+    )
+
+
+SENTENCES: dict[str, Sentence] = {
+    "hs2": lambda v, d, f: f"HS chapter {v} ({chapter_name(str(v))})",
+    "hs4": lambda v, d, f: f"HS heading {v}: {_goods(d)}",
+    "hs6": lambda v, d, f: f"HS subheading {v}",
+    "hs4_hit_rate": lambda v, d, f: (
+        f"{_percent(v)} of earlier declarations under HS {str(d.get('hs_code'))[:4]} were irregular"
+    ),
+    "desc_hs_match": lambda v, d, f: (
+        f"Description '{d.get('goods_description')}' is unusual for HS "
+        f"{str(d.get('hs_code'))[:4]} ({_percent(v)} of its words usual there)"
+    ),
+    "desc_vague": lambda v, d, f: (
+        f"Vague description of goods: '{d.get('goods_description') or '(none)'}'"
+    ),
+    "desc_words": lambda v, d, f: f"Description has {float(v):.0f} content words",  # type: ignore[arg-type]
+    "origin_country": lambda v, d, f: f"Origin {country_name(v)}",  # type: ignore[arg-type]
+    "origin_hit_rate": lambda v, d, f: (
+        f"{_percent(v)} of earlier declarations from {country_name(d.get('origin_country'))} "  # type: ignore[arg-type]
+        "were irregular"
+    ),
+    "departure_country": lambda v, d, f: f"Shipped from {country_name(v)}",  # type: ignore[arg-type]
+    "origin_differs": lambda v, d, f: (
+        f"Shipped from {country_name(d.get('departure_country'))} although the goods "  # type: ignore[arg-type]
+        f"originate in {country_name(d.get('origin_country'))}"  # type: ignore[arg-type]
+        if v
+        else "Shipped from the country of origin"
+    ),
+    "n_transit": lambda v, d, f: f"{float(v):.0f} transit countries on the route",  # type: ignore[arg-type]
+    "route_hit_rate": lambda v, d, f: (
+        f"{_percent(v)} of earlier declarations on this route were irregular"
+    ),
+    "log_value": lambda v, d, f: f"Declared value {d.get('declared_value')}",
+    "log_weight": lambda v, d, f: f"Weight {d.get('gross_weight_kg')} kg",
+    "log_unit_value": lambda v, d, f: f"Declared value of {math.exp(float(v)):.2f} per kg",  # type: ignore[arg-type]
+    "value_vs_reference": _value_vs_reference,
+    "transport_mode": lambda v, d, f: f"Transport by {v}",
+    "mode_origin_hit_rate": lambda v, d, f: (
+        f"{_percent(v)} of earlier {d.get('transport_mode')} declarations from "
+        f"{country_name(d.get('origin_country'))} were irregular"  # type: ignore[arg-type]
+    ),
+    "seizure_lift_hs4_origin": _seizure("this HS heading from this origin"),
+    "seizure_lift_hs4_departure": _seizure("this HS heading shipped from this country"),
+    "seizure_lift_route": _seizure("this route"),
+    "seizure_lift_mode": _seizure("this means of transport"),
+    **{
+        f"{role}_{kind}": _trader(role, kind)
+        for role in ROLE_NAMES
+        for kind in ("declarations", "offences", "hit_rate", "days_known", "days_since_offence")
+    },
+}
+
+
+def _plain(value: object) -> object:
+    """JSON-friendly value: NaN and missing become None, numpy numbers Python numbers."""
+    if value is None or value is np.nan:
+        return None
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else round(float(value), 6)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def sentence(feature: Feature, value: object, declaration: Row, features: Row) -> str:
+    """The plain-language sentence for one feature of one declaration."""
+    if value is None:
+        return f"{feature.description}: not declared"
+    template = SENTENCES.get(feature.name)
+    try:
+        if template is not None:
+            return template(value, declaration, features)
+    except (TypeError, ValueError, OverflowError):
+        pass  # an odd value gets the generic sentence below rather than no reason at all
+    return f"{feature.description}: {value}"
+
+
+def top_reasons(
+    contributions: np.ndarray,
+    registry: list[Feature],
+    names: list[str],
+    declaration: Row,
+    features: Row,
+    k: int = 5,
+) -> list[Reason]:
+    """The k largest contributions by size, each with its criterion and sentence."""
+    values = contributions[: len(names)]
+    order = np.argsort(-np.abs(values), kind="stable")[:k]
+    by_name = {f.name: f for f in registry}
+    reasons = []
+    for j in order:
+        name = names[j]
+        feature = by_name[name]
+        value = _plain(features.get(name))
+        reasons.append(
+            Reason(
+                feature=name,
+                criterion=feature.criterion.value,
+                value=value,
+                contribution=round(float(values[j]), 6),
+                sentence=sentence(feature, value, declaration, features),
+            )
+        )
+    return reasons

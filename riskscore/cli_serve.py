@@ -1,0 +1,124 @@
+"""CLI verbs for the scoring service: serve, API keys, and the one-command demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from riskscore.console import console, fail, out
+from riskscore.settings import Settings, get_settings
+
+keys_app = typer.Typer(help="API keys of member administrations.", no_args_is_help=True)
+
+
+def _settings(**overrides: object) -> Settings:
+    base = get_settings()
+    return base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    model_alias: Annotated[str | None, typer.Option(help="Registry alias to serve.")] = None,
+    reload_seconds: Annotated[
+        float | None, typer.Option(help="How often to check whether the alias moved.")
+    ] = None,
+) -> None:
+    """Serve the scoring API (loads models:/<name>@<alias> through MLflow)."""
+    from riskscore.serving.server import run_server
+
+    settings = _settings(
+        host=host, port=port, model_alias=model_alias, reload_seconds=reload_seconds
+    )
+    run_server(settings)
+
+
+@keys_app.command("create")
+def keys_create(
+    member: Annotated[str, typer.Option(help="Member code (ISO country), or * for a RILO.")],
+) -> None:
+    """Create a key; it is printed once and only its hash is kept."""
+    from riskscore.serving.keys import KeyStore
+
+    try:
+        record, secret = KeyStore(get_settings().keys_file).create(member)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"key {record.key_id} for member {record.member} (shown once, store it now):")
+    out.print(secret, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List keys (ids, members, dates; never the keys)."""
+    from riskscore.serving.keys import KeyStore
+
+    records = KeyStore(get_settings().keys_file).list()
+    if as_json:
+        out.print_json(
+            json.dumps(
+                [
+                    {k: getattr(r, k) for k in ("key_id", "member", "created_at", "revoked_at")}
+                    for r in records
+                ]
+            )
+        )
+        return
+    table = Table(title=f"{len(records)} API keys")
+    for column in ("key id", "member", "created", "revoked"):
+        table.add_column(column)
+    for r in records:
+        table.add_row(r.key_id, r.member, r.created_at, r.revoked_at or "")
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (from keys list).")],
+) -> None:
+    """Revoke a key; the running service refuses it from the next request on."""
+    from riskscore.serving.keys import KeyStore
+
+    try:
+        record = KeyStore(get_settings().keys_file).revoke(key_id)
+    except KeyError:
+        raise fail(f"no key with id {key_id!r} (see riskscore keys list)") from None
+    out.print(f"revoked {record.key_id} (member {record.member}) at {record.revoked_at}")
+
+
+def run(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder with seizures.xlsx, clearance.parquet, declarations.parquet "
+            "(default: generate demo data)."
+        ),
+    ] = None,
+    declarations: Annotated[int, typer.Option(help="Demo shipments to generate.")] = 60_000,
+    serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve at the end.")] = True,
+) -> None:
+    """The main job: demo data (unless --data) -> ingest -> train -> register -> serve."""
+    from riskscore.demo import run_main_job
+
+    try:
+        run_main_job(get_settings(), data, declarations, serve_api)
+    except Exception as exc:  # the demo must end in one readable line, never a traceback
+        from riskscore.features.errors import BadInputError
+        from riskscore.training.train import TrainingError
+
+        if isinstance(exc, BadInputError | TrainingError):
+            raise fail(str(exc)) from None
+        raise
+
+
+def register(app: typer.Typer) -> None:
+    """Add the serving verbs to the `riskscore` app."""
+    app.command()(serve)
+    app.command()(run)
+    app.add_typer(keys_app, name="keys")

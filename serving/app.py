@@ -1,0 +1,313 @@
+"""The scoring API: thin routes over the model holder, keys, audit log and outcome store."""
+
+
+import logging
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import pandas as pd
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import ORJSONResponse, PlainTextResponse, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from riskscore.features.contracts import CLEARANCE
+from riskscore.features.errors import BadInputError
+from riskscore.features.mapping import ColumnMapping, apply_mapping
+from riskscore.features.readers import read_raw
+from riskscore.features.validation import validate
+from riskscore.serving.audit import AuditLog
+from riskscore.serving.keys import ApiKey, KeyStore
+from riskscore.serving.metrics import Metrics, RequestLimitAndMetrics
+from riskscore.serving.model_holder import Loaded, ModelHolder
+from riskscore.serving.outcomes import Outcome, OutcomeConflict, OutcomeStore
+from riskscore.serving.schemas import OutcomesRequest, ScoreRequest, ScoreResponse
+from riskscore.serving.scoring import answers, batch_answers
+from riskscore.settings import Settings, get_settings
+from riskscore.training import tracking
+
+log = logging.getLogger("riskscore.serving")
+
+BATCH_TYPES = {
+    "text/csv": ".csv",
+    "application/x-ndjson": ".jsonl",
+    "application/jsonl": ".jsonl",
+    "application/vnd.apache.parquet": ".parquet",
+    "application/octet-stream": ".parquet",
+}
+OPEN_ROUTES = "/healthz, /readyz and /metrics need no key; every /v1 route does."
+
+
+def create_app(settings: Settings | None = None, holder: ModelHolder | None = None) -> FastAPI:
+    """The FastAPI application, wired to its settings (one app per process, or per test)."""
+    settings = settings or get_settings()
+    tracking.configure(settings)
+    holder = holder or ModelHolder(settings)
+    keys = KeyStore(settings.keys_file)
+    audit = AuditLog(settings.audit_dir)
+    outcomes = OutcomeStore(settings.outcomes_db)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loaded = holder.load_initial()
+        if loaded is not None:
+            metrics.serving(loaded.name, loaded.version, loaded.alias, loaded.source)
+        holder.start()
+        yield
+        holder.stop()
+        audit.close()
+        outcomes.close()
+
+    app = FastAPI(
+        title="riskscore: customs risk scoring",
+        description="Risk scores, control channels and SHAP reasons for customs declarations. "
+        f"Send the key as `X-API-Key` or `Authorization: Bearer`. {OPEN_ROUTES}",
+        version="1",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    app.state.holder = holder
+    app.add_middleware(
+        RequestLimitAndMetrics,
+        metrics=metrics,
+        limit_for=lambda path: (
+            settings.max_upload_bytes if path == "/v1/score/batch" else settings.max_request_bytes
+        ),
+    )
+
+    def require_key(request: Request) -> ApiKey:
+        presented = request.headers.get("x-api-key")
+        if presented is None:
+            bearer = request.headers.get("authorization", "")
+            presented = bearer[7:] if bearer.lower().startswith("bearer ") else None
+        key = keys.authenticate(presented)
+        if key is None:
+            raise HTTPException(
+                401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return key
+
+    Key = Annotated[ApiKey, Depends(require_key)]
+
+    def model_or_503() -> Loaded:
+        loaded = holder.current
+        if loaded is None:
+            raise HTTPException(503, "no model loaded yet: train one (riskscore train)")
+        if holder.status.refused_versions or loaded.source == "cache":
+            metrics.serving(loaded.name, loaded.version, loaded.alias, loaded.source)
+        return loaded
+
+    def model_ref(loaded: Loaded) -> dict:
+        return {"name": loaded.name, "version": loaded.version, "alias": loaded.alias}
+
+    def check_scope(key: ApiKey, members: set[str | None]) -> None:
+        outside = sorted(m for m in members if m is not None and not key.may_act_for(m))
+        if outside:
+            raise HTTPException(
+                403, f"this key is for member {key.member}, not {', '.join(outside)}"
+            )
+
+    @app.post(
+        "/v1/score",
+        response_model=None,
+        responses={200: {"model": ScoreResponse}, 413: {}, 401: {}, 403: {}, 503: {}},
+        summary="Score one or more declarations, with reasons",
+    )
+    async def score(body: ScoreRequest, key: Key) -> ORJSONResponse:
+        if len(body.declarations) > settings.max_declarations:
+            raise HTTPException(
+                413,
+                f"{len(body.declarations)} declarations in one request; the limit is "
+                f"{settings.max_declarations} (use /v1/score/batch for more)",
+            )
+        loaded = model_or_503()
+        records = [d.fields() for d in body.declarations]
+        check_scope(key, {r["reporting_country"] for r in records})
+        columns = {name: [r.get(name) for r in records] for name in records[0]}
+        for record in records[1:]:
+            for name in record.keys() - columns.keys():
+                columns[name] = [r.get(name) for r in records]
+        results = answers(loaded.model, columns, "all", body.top_k)
+        request_id = uuid.uuid4().hex
+        _audit(audit, request_id, key, loaded, "/v1/score", results)
+        metrics.scored([r["score"] for r in results], [r["channel"] for r in results])
+        return ORJSONResponse(
+            {"request_id": request_id, "model": model_ref(loaded), "results": results}
+        )
+
+    @app.post(
+        "/v1/score/batch",
+        response_model=None,
+        summary="Score a CSV, Parquet or JSON-lines upload; answers stream back as JSON lines",
+        description="Send the file as the request body with its Content-Type: "
+        + ", ".join(BATCH_TYPES)
+        + ". Each line of the answer is one declaration (id, score, raw_score, base_value, "
+        "channel, reasons for red and yellow rows unless explain=all|none), or a rejected row "
+        "(row, errors). The last line is a summary.",
+    )
+    async def score_batch(
+        request: Request,
+        key: Key,
+        explain: Annotated[str, Query(pattern="^(flagged|all|none)$")] = "flagged",
+        top_k: Annotated[int, Query(ge=0, le=20)] = 5,
+    ) -> StreamingResponse:
+        loaded = model_or_503()
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in BATCH_TYPES:
+            raise HTTPException(
+                415, f"unsupported Content-Type {content_type!r}: use {', '.join(BATCH_TYPES)}"
+            )
+        body = await request.body()
+        accepted, rejected = await run_in_threadpool(
+            _validated_upload, body, BATCH_TYPES[content_type], loaded
+        )
+        check_scope(key, set(accepted["reporting_country"].dropna().unique()))
+        request_id = uuid.uuid4().hex
+
+        def lines() -> Iterator[bytes]:
+            for row, errors in rejected:
+                yield orjson.dumps({"row": row, "errors": errors}) + b"\n"
+            scored = 0
+            for chunk in batch_answers(loaded.model, accepted, explain, top_k):
+                scored += len(chunk)
+                _audit(audit, request_id, key, loaded, "/v1/score/batch", chunk)
+                metrics.scored([r["score"] for r in chunk], [r["channel"] for r in chunk])
+                yield b"".join(orjson.dumps(r) + b"\n" for r in chunk)
+            summary = {"summary": {"scored": scored, "rejected": len(rejected)}}
+            yield orjson.dumps(summary | {"request_id": request_id, "model": model_ref(loaded)})
+            yield b"\n"
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+    @app.post("/v1/outcomes", summary="Feed inspection results back for retraining")
+    def post_outcomes(body: OutcomesRequest, key: Key) -> dict:
+        check_scope(key, {o.reporting_country for o in body.outcomes})
+        try:
+            counts = outcomes.add(
+                [
+                    Outcome(
+                        o.declaration_id,
+                        o.reporting_country,
+                        o.illicit,
+                        o.revenue_recovered,
+                        o.inspection_date.isoformat(),
+                    )
+                    for o in body.outcomes
+                ]
+            )
+        except OutcomeConflict as exc:
+            raise HTTPException(409, str(exc)) from None
+        return counts | {"received": len(body.outcomes)}
+
+    @app.get("/v1/model", summary="The model being served")
+    def model_info(key: Key) -> dict:
+        loaded = model_or_503()
+        model = loaded.model
+        info = {k: v for k, v in model.info.items() if k not in ("random_salt", "example")}
+        return {
+            **model_ref(loaded),
+            "source": loaded.source,
+            "loaded_at": loaded.loaded_at,
+            "registry_reachable": holder.status.registry_reachable,
+            "last_error": holder.status.last_error,
+            "info": info,
+            "thresholds": {
+                "red_share": model.channels.red_share,
+                "yellow_share": model.channels.yellow_share,
+                "random_share": model.channels.random_share,
+                "red_above_raw_score": model.channels.red_above,
+                "yellow_above_raw_score": model.channels.yellow_above,
+            },
+            "features": [
+                {
+                    "name": f.name,
+                    "criterion": f.criterion.value,
+                    "categorical": f.categorical,
+                    "description": f.description,
+                }
+                for f in model.registry
+            ],
+        }
+
+    @app.get("/v1/model/importance", summary="Global SHAP importance by feature and criterion")
+    def importance(key: Key) -> dict:
+        model = model_or_503().model
+        table = model.info.get("importance") or []
+        by_criterion: dict[str, float] = {}
+        for row in table:
+            by_criterion[row["criterion"]] = by_criterion.get(row["criterion"], 0.0) + float(
+                row["mean_abs_shap"]
+            )
+        ranked = sorted(by_criterion.items(), key=lambda kv: -kv[1])
+        return {
+            "by_feature": table,
+            "by_criterion": [{"criterion": c, "mean_abs_shap": v} for c, v in ranked],
+        }
+
+    @app.get("/healthz", summary="The process is up")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="A model is loaded and can answer")
+    def readyz() -> ORJSONResponse:
+        loaded = holder.current
+        body = {
+            "ready": loaded is not None,
+            "model": model_ref(loaded) if loaded else None,
+            "source": loaded.source if loaded else None,
+            "registry_reachable": holder.status.registry_reachable,
+            "last_error": holder.status.last_error,
+        }
+        return ORJSONResponse(body, status_code=200 if loaded is not None else 503)
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def _audit(
+    audit: AuditLog, request_id: str, key: ApiKey, loaded: Loaded, route: str, results: list
+) -> None:
+    audit.record(
+        {
+            "request_id": request_id,
+            "route": route,
+            "member": key.member,
+            "key_id": key.key_id,
+            "model": {"name": loaded.name, "version": loaded.version},
+            "declarations": [
+                {"id": r["id"], "score": r["score"], "channel": r["channel"]} for r in results
+            ],
+        }
+    )
+
+
+def _validated_upload(
+    body: bytes, suffix: str, loaded: Loaded
+) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """Upload -> (accepted declarations, [(row, reasons)]), through the ingestion contract."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(body)
+        try:
+            raw = read_raw(path)
+            numeric = tuple(c for c, cat in loaded.model.pipeline.state_.extras.items() if not cat)
+            mapped, _ = apply_mapping(raw.frame, CLEARANCE, ColumnMapping(), path)
+        except BadInputError as exc:
+            raise HTTPException(422, f"upload: {exc.problem}") from None
+    checked = validate(CLEARANCE, mapped, numeric_extras=numeric)
+    rows = raw.frame["_source_row"]
+    rejected = [(int(rows[i]), str(r)) for i, r in checked.rejected_reasons.items()]
+    rejected += [
+        (int(r), str(why))
+        for r, why in zip(raw.malformed["_source_row"], raw.malformed["reason"], strict=True)
+    ]
+    return checked.accepted.reset_index(drop=True), sorted(rejected)

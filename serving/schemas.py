@@ -1,0 +1,170 @@
+"""The API contract: request and response models.
+
+A declaration has the field names of the declaration data contract (features.contracts), so a
+record read from the store can be posted as it is. Values are normalised by the same functions
+ingestion uses ("Ecuador" -> EC, "1006.30" -> 100630, "Maritime" -> sea); a value they reject is
+a 422 naming the field. Member-specific x_* fields are kept; other unknown fields are ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+
+from riskscore.features import normalise, vocab
+from riskscore.features.contracts import CLEARANCE, EXTRA_PREFIX, Kind
+from riskscore.features.contracts import Field as ContractField
+
+
+def _check(convert, what: str):  # noqa: ANN001, ANN202 - tiny adapter
+    def validator(value: str) -> str:
+        converted = convert(value)
+        if converted is None:
+            raise ValueError(f"{what} {value!r}")
+        return converted
+
+    return AfterValidator(validator)
+
+
+def _choice(aliases: dict[str, str], what: str):  # noqa: ANN202
+    table = {vocab.simplify(k): v for k, v in aliases.items()}
+    return _check(lambda v: table.get(vocab.simplify(v)), f"unknown {what}")
+
+
+Text = Annotated[str, Field(max_length=500)]
+Country = Annotated[str, Field(max_length=80), _check(normalise.country_code, "unknown country")]
+HsCode = Annotated[str, Field(max_length=20), _check(normalise.hs_code, "invalid HS code")]
+Mode = Annotated[str, Field(max_length=40), _check(normalise.transport_mode, "unknown mode")]
+CountryList = Annotated[
+    str, Field(max_length=400), _check(normalise.country_list, "unknown country in list")
+]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Currency = Annotated[str, Field(max_length=3), _check(normalise.currency_code, "unknown currency")]
+
+_TYPES: dict[Kind, Any] = {
+    Kind.ID: Annotated[str, Field(min_length=1, max_length=100)],
+    Kind.TEXT: Text,
+    Kind.DATE: dt.date,
+    Kind.COUNTRY: Country,
+    Kind.COUNTRY_LIST: CountryList,
+    Kind.HS_CODE: HsCode,
+    Kind.MODE: Mode,
+    Kind.NUMBER: Amount,
+    Kind.UNIT: Annotated[str, _choice(vocab.UNIT_ALIASES, "unit")],
+    Kind.CURRENCY: Currency,
+}
+
+
+def _field(f: ContractField) -> tuple[Any, Any]:
+    if f.kind is Kind.CHOICE:
+        kind = Annotated[str, _choice(vocab.FLOW_ALIASES, f.name)]
+    else:
+        kind = _TYPES[f.kind]
+    if f.required:
+        return kind, Field(description=f.description)
+    return kind | None, Field(default=None, description=f.description)
+
+
+class _DeclarationBase(BaseModel):
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    def fields(self) -> dict[str, Any]:
+        """Contract fields and x_* extras; other extra fields are dropped."""
+        data = {name: getattr(self, name) for name in type(self).model_fields}
+        for name, value in (self.model_extra or {}).items():
+            if name.startswith(EXTRA_PREFIX):
+                data[name] = value
+        return data
+
+
+Declaration = create_model(
+    "Declaration",
+    __base__=_DeclarationBase,
+    __doc__="A declaration (or manifest line) to score.",
+    **{f.name: _field(f) for f in CLEARANCE.fields},
+)
+
+EXAMPLE = {
+    "id": "CLR-000001234",
+    "date": "2025-12-01",
+    "reporting_country": "GB",
+    "hs_code": "10063000",
+    "goods_description": "milled rice",
+    "origin_country": "EC",
+    "departure_country": "EC",
+    "transport_mode": "sea",
+    "importer_id": "IMP-00042",
+    "exporter_id": "EXP-00917",
+    "declarant_id": "DEC-007",
+    "gross_weight_kg": 24000,
+    "declared_value": 16800,
+    "currency": "USD",
+}
+
+
+class ScoreRequest(BaseModel):
+    declarations: list[Declaration] = Field(min_length=1)  # type: ignore[valid-type]
+    top_k: int = Field(default=5, ge=0, le=20, description="Reasons per declaration")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"declarations": [EXAMPLE]}]})
+
+
+class ReasonOut(BaseModel):
+    feature: str
+    criterion: str
+    value: Any
+    contribution: float = Field(description="SHAP contribution, log-odds")
+    sentence: str
+
+
+class ScoreOut(BaseModel):
+    id: str
+    score: float = Field(description="Calibrated probability that the declaration is illicit")
+    raw_score: float = Field(description="Model output in log-odds")
+    base_value: float = Field(description="SHAP base value; base + contributions = raw_score")
+    channel: str = Field(description="red, yellow, green, or random (TFA Art. 7.4.3)")
+    reasons: list[ReasonOut]
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+    alias: str
+
+
+class ScoreResponse(BaseModel):
+    request_id: str
+    model: ModelRef
+    results: list[ScoreOut]
+
+
+class OutcomeIn(BaseModel):
+    declaration_id: str = Field(min_length=1, max_length=100)
+    reporting_country: Country = Field(description="Member the declaration belongs to")
+    illicit: int = Field(ge=0, le=1)
+    revenue_recovered: Amount | None = None
+    inspection_date: dt.date
+
+
+class OutcomesRequest(BaseModel):
+    outcomes: list[OutcomeIn] = Field(min_length=1, max_length=10_000)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "outcomes": [
+                        {
+                            "declaration_id": "CLR-000001234",
+                            "reporting_country": "GB",
+                            "illicit": 1,
+                            "revenue_recovered": 0,
+                            "inspection_date": "2025-12-03",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
