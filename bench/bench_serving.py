@@ -1,0 +1,246 @@
+"""Serving benchmark: latency of one declaration, throughput against `mlflow models serve`,
+and a 100k-declaration batch.
+
+    .venv/bin/python bench/bench_serving.py [--work /tmp/riskscore-serving-bench]
+
+It builds demo data, trains and registers a model in a private MLflow store, then starts both
+servers on loopback, one at a time, with the same model:
+- ours: `riskscore serve` (uvicorn, one process);
+- baseline: `mlflow models serve -m models:/customs-risk@champion --env-manager local`.
+
+Latency: sequential requests on one keep-alive connection (score + top-5 reasons), client-side.
+Throughput: `wrk` (Debian package) with 8 connections for 10 s each, score only on both sides
+(our `top_k=0`), the same 20 declarations per round robin. Requests are bounded in count and time
+and only ever sent to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env_for(work: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        RISKSCORE_STORE_DIR=str(work / "store"),
+        RISKSCORE_MLRUNS_DIR=str(work / "mlruns"),
+        RISKSCORE_STATE_DIR=str(work / "var"),
+        RISKSCORE_DEMO_DIR=str(work / "demo"),
+        MLFLOW_TRACKING_URI=f"sqlite:///{work / 'mlruns' / 'mlflow.db'}",
+    )
+    return env
+
+
+def prepare(work: Path, declarations: int) -> str:
+    """Demo data, store, model and an API key; returns the key."""
+    env = env_for(work)
+    key_file = work / "var" / "demo-api-key"
+    if not key_file.exists():
+        subprocess.run(
+            [str(VENV_BIN / "riskscore"), "run", "--no-serve", "--declarations", str(declarations)],
+            env=env,
+            cwd=work,
+            check=True,
+            capture_output=True,
+        )
+    return key_file.read_text().strip()
+
+
+def wait_ready(port: int, path: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"server on {port} not ready")
+
+
+def records(work: Path, n: int) -> list[dict]:
+    import pandas as pd
+
+    from riskscore.features.contracts import declaration_records
+
+    frame = pd.read_parquet(work / "demo" / "clearance.parquet").tail(n)
+    frame["date"] = pd.to_datetime(frame["date"])
+    return declaration_records(frame)
+
+
+def latency(port: int, key: str, bodies: list[bytes], n: int) -> np.ndarray:
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    out = np.empty(n)
+    for i in range(n):
+        started = time.perf_counter()
+        conn.request("POST", "/v1/score", bodies[i % len(bodies)], headers)
+        response = conn.getresponse()
+        response.read()
+        out[i] = time.perf_counter() - started
+        assert response.status == 200, response.status
+    return out
+
+
+def wrk(port: int, path: str, bodies: list[bytes], headers: dict[str, str], seconds: int) -> float:
+    """Requests per second from wrk, rotating over the bodies."""
+    lua = "bodies = {" + ",".join(json.dumps(b.decode()) for b in bodies) + "}\n"
+    lua += "i = 0\nwrk.method = 'POST'\n"
+    for name, value in headers.items():
+        lua += f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n"
+    lua += "request = function()\n i = i % #bodies + 1\n"
+    lua += f" return wrk.format(nil, {json.dumps(path)}, nil, bodies[i])\nend\n"
+    lua += "done = function(summary, latency, requests)\n"
+    lua += " io.write(string.format('RPS %f\\nERR %d\\n', summary.requests / "
+    lua += "(summary.duration / 1e6), summary.errors.status + summary.errors.connect + "
+    lua += "summary.errors.read + summary.errors.write + summary.errors.timeout))\nend\n"
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(lua)
+    done = subprocess.run(
+        ["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", fh.name, f"http://127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    os.unlink(fh.name)
+    figures = dict(line.split() for line in done.stdout.splitlines() if line[:3] in ("RPS", "ERR"))
+    if int(figures["ERR"]):
+        raise RuntimeError(f"wrk saw {figures['ERR']} errors on {path}")
+    return float(figures["RPS"])
+
+
+def start(cmd: list[str], env: dict[str, str], work: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        cmd, env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def batch(port: int, key: str, work: Path, rows: int) -> tuple[float, int, int]:
+    import pandas as pd
+
+    frame = pd.read_parquet(work / "demo" / "clearance.parquet").head(rows)
+    path = work / "batch.parquet"
+    frame.to_parquet(path)
+    body = path.read_bytes()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    headers = {"X-API-Key": key, "Content-Type": "application/vnd.apache.parquet"}
+    started = time.perf_counter()
+    conn.request("POST", "/v1/score/batch", body, headers)
+    response = conn.getresponse()
+    lines = response.read().splitlines()
+    seconds = time.perf_counter() - started
+    answers = [json.loads(line) for line in lines[:-1]]
+    explained = sum(1 for a in answers if "reasons" in a)
+    return seconds, len(answers), explained
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/riskscore-serving-bench"))
+    parser.add_argument("--declarations", type=int, default=120_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed for the throughput part: apt-get install wrk")
+    work = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    key = prepare(work, args.declarations)
+    env = env_for(work)
+    sample = records(work, 20)
+    single = [json.dumps({"declarations": [r], "top_k": 5}).encode() for r in sample]
+    score_only = [json.dumps({"declarations": [r], "top_k": 0}).encode() for r in sample]
+    mlflow_bodies = [json.dumps({"dataframe_records": [r]}).encode() for r in sample]
+
+    port = free_port()
+    ours = start(
+        [str(VENV_BIN / "riskscore"), "serve", "--port", str(port), "--reload-seconds", "0"],
+        env,
+        work,
+    )
+    try:
+        wait_ready(port, "/readyz")
+        latency(port, key, single, 200)  # warm-up
+        seconds = latency(port, key, single, 2000) * 1000
+        ours_rps = wrk(
+            port,
+            "/v1/score",
+            score_only,
+            {"X-API-Key": key, "Content-Type": "application/json"},
+            args.seconds,
+        )
+        batch_s, batch_n, batch_explained = batch(port, key, work, 100_000)
+    finally:
+        stop(ours)
+
+    port = free_port()
+    baseline = start(
+        [
+            str(VENV_BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            "models:/customs-risk@champion",
+            "--env-manager",
+            "local",
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+        ],
+        env,
+        work,
+    )
+    try:
+        wait_ready(port, "/ping")
+        mlflow_rps = wrk(
+            port, "/invocations", mlflow_bodies, {"Content-Type": "application/json"}, args.seconds
+        )
+    finally:
+        stop(baseline)
+
+    p50, p99 = np.percentile(seconds, [50, 99])
+    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    print(f"one declaration, score + top-5 reasons, HTTP keep-alive, n={len(seconds)}:")
+    print(f"  p50 {p50:.2f} ms (budget 2)   p99 {p99:.2f} ms (budget 10)")
+    print("throughput, score only, wrk 8 connections:")
+    print(f"  riskscore serve       {ours_rps:8.0f} req/s")
+    print(f"  mlflow models serve   {mlflow_rps:8.0f} req/s")
+    print(f"  ratio                 {ours_rps / mlflow_rps:8.1f}x (budget >= 3x)")
+    print(
+        f"batch: {batch_n:,} declarations in {batch_s:.2f} s (budget 5 s), "
+        f"{batch_explained:,} explained (red and yellow)"
+    )
+
+
+if __name__ == "__main__":
+    main()
