@@ -114,7 +114,9 @@ def ingest(
         _write_quarantine(quarantine_file, raw, reasons, raw_file.malformed, path)
     part_file = None
     if len(new):
-        new = new.assign(**{SOURCE_FILE: path.name, INGESTED_AT: pd.Timestamp(started_at)})
+        new = new.assign(
+            **{SOURCE_FILE: path.name, INGESTED_AT: pd.Timestamp(started_at).tz_convert(None)}
+        )
         part_file = store.append(kind, new.reset_index(drop=True))
 
     dates = accepted["date"]

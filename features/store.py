@@ -56,7 +56,7 @@ class Store:
                 **{
                     ROW_HASH: pd.Series([], dtype="uint64"),
                     SOURCE_FILE: pd.Series([], dtype="string"),
-                    INGESTED_AT: pd.Series([], dtype="datetime64[us, UTC]"),
+                    INGESTED_AT: pd.Series([], dtype="datetime64[us]"),  # UTC
                 }
             )
             return frame[columns] if columns else frame
