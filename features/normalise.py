@@ -329,13 +329,18 @@ def number(raw: str) -> float | None:
 def normalise_number(raw: pd.Series) -> Normalised:
     """Non-negative finite numbers, with thousands separators and decimal commas understood."""
     text = _as_text(raw)
-    present = text.notna()
-    uniques = text[present].unique()
-    table = {u: number(u) for u in uniques}
-    parsed = np.array([table.get(t) if t is not pd.NA else None for t in text], dtype="float64")
-    values = pd.Series(parsed, index=raw.index)
+    present = text.notna().to_numpy()
+    # Plain numbers in one vectorised pass; only the rest (separators, junk) goes value by value.
+    fast = pd.to_numeric(text, errors="coerce")
+    values = np.array(fast.to_numpy(dtype="float64", na_value=np.nan), dtype="float64")
+    slow = present & ~np.isfinite(values)
+    if slow.any():
+        rest = text[slow]
+        table = {u: number(u) for u in rest.unique()}
+        values[slow] = [table[v] if table[v] is not None else np.nan for v in rest]
+    values = pd.Series(values, index=raw.index)
     errors = pd.Series(pd.NA, index=raw.index, dtype="string")
-    unparsed = present & values.isna()
+    unparsed = present & values.isna().to_numpy()
     errors[unparsed] = "not a number " + _quote(text[unparsed])
     negative = values < 0
     errors[negative] = "negative value " + _quote(text[negative])
@@ -363,13 +368,31 @@ def normalise_date(
     raw: pd.Series, formats: tuple[str, ...] = DATE_FORMATS, today: date | None = None
 ) -> Normalised:
     """Dates to day precision from ISO strings, the given formats, or Excel serial numbers."""
-    # The local date as written: a UTC offset or "Z" says nothing about the day of the record.
-    text = _as_text(raw).str.replace(_TZ_SUFFIX, r"\1", regex=True)
-    present = text.notna()
+    text = _as_text(raw)
+    # A million rows hold a few thousand distinct dates: parse each once.
+    codes, uniques = pd.factorize(text)
+    parsed, failed = _parse_dates(pd.Series(uniques, dtype="string"), formats)
+    known = codes >= 0
     values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-    todo = present.copy()
-    iso = pd.to_datetime(text[todo], format="ISO8601", errors="coerce")
-    values[todo] = iso
+    values[known] = parsed.to_numpy()[codes[known]]
+    unparsed = np.zeros(len(text), dtype=bool)
+    unparsed[known] = failed[codes[known]]
+    errors = pd.Series(pd.NA, index=raw.index, dtype="string")
+    errors[unparsed] = "unparseable date " + _quote(text[unparsed])
+    limit = pd.Timestamp(today or date.today())
+    future = values > limit
+    errors[future] = "date in the future " + _quote(text[future])
+    values[future] = pd.NaT
+    return Normalised(values, errors)
+
+
+def _parse_dates(text: pd.Series, formats: tuple[str, ...]) -> tuple[pd.Series, np.ndarray]:
+    """Parsed dates of distinct texts, and which could not be parsed."""
+    # The local date as written: a UTC offset or "Z" says nothing about the day of the record.
+    text = text.str.replace(_TZ_SUFFIX, r"\1", regex=True)
+    values = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    todo = text.notna()
+    values[todo] = pd.to_datetime(text[todo], format="ISO8601", errors="coerce")
     todo &= values.isna()
     for fmt in formats:
         if not todo.any():
@@ -379,17 +402,9 @@ def normalise_date(
     if todo.any():
         serial = pd.to_numeric(text[todo], errors="coerce")
         plausible = serial.between(20_000, 80_000)  # 1954 to 2119
-        days = pd.to_timedelta(serial.where(plausible), unit="D")
-        values[todo] = _EXCEL_EPOCH + days
+        values[todo] = _EXCEL_EPOCH + pd.to_timedelta(serial.where(plausible), unit="D")
         todo &= values.isna()
-    values = values.dt.normalize()
-    errors = pd.Series(pd.NA, index=raw.index, dtype="string")
-    errors[todo] = "unparseable date " + _quote(text[todo])
-    limit = pd.Timestamp(today or date.today())
-    future = values > limit
-    errors[future] = "date in the future " + _quote(text[future])
-    values[future] = pd.NaT
-    return Normalised(values, errors)
+    return values.dt.normalize(), todo.to_numpy()
 
 
 def normalise_text(raw: pd.Series) -> Normalised:
