@@ -41,6 +41,8 @@ def free_port() -> int:
 
 def env_for(work: Path) -> dict[str, str]:
     env = dict(os.environ)
+    # mlflow models serve starts `uvicorn` by name: it must find the venv's.
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env.update(
         RISKSCORE_STORE_DIR=str(work / "store"),
         RISKSCORE_MLRUNS_DIR=str(work / "mlruns"),
@@ -169,6 +171,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/riskscore-serving-bench"))
     parser.add_argument("--declarations", type=int, default=120_000)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--skip-baseline", action="store_true", help="only our server")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed for the throughput part: apt-get install wrk")
@@ -202,31 +205,41 @@ def main() -> None:
     finally:
         stop(ours)
 
+    mlflow_rps = float("nan")
     port = free_port()
-    baseline = start(
-        [
-            str(VENV_BIN / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            "models:/customs-risk@champion",
-            "--env-manager",
-            "local",
-            "-p",
-            str(port),
-            "-h",
-            "127.0.0.1",
-        ],
-        env,
-        work,
-    )
-    try:
-        wait_ready(port, "/ping")
-        mlflow_rps = wrk(
-            port, "/invocations", mlflow_bodies, {"Content-Type": "application/json"}, args.seconds
+    baseline = (
+        None
+        if args.skip_baseline
+        else start(
+            [
+                str(VENV_BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                "models:/customs-risk@champion",
+                "--env-manager",
+                "local",
+                "-p",
+                str(port),
+                "-h",
+                "127.0.0.1",
+            ],
+            env,
+            work,
         )
-    finally:
-        stop(baseline)
+    )
+    if baseline is not None:
+        try:
+            wait_ready(port, "/ping")
+            mlflow_rps = wrk(
+                port,
+                "/invocations",
+                mlflow_bodies,
+                {"Content-Type": "application/json"},
+                args.seconds,
+            )
+        finally:
+            stop(baseline)
 
     p50, p99 = np.percentile(seconds, [50, 99])
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
