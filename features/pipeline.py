@@ -433,7 +433,7 @@ class FeaturePipeline:
         rows = prepare_rows(declarations)
         # A declaration dated before the snapshot is scored as of the snapshot: the state
         # cannot be wound back, and it never holds anything after `as_of_day`.
-        query_days = np.maximum(rows["day"], state.as_of_day)
+        rows["day"] = query_days = np.maximum(rows["day"], state.as_of_day)
         stats = {
             stat.name: state.snapshots[stat.name].lookup(rows[stat.keys].tolist(), query_days)
             for stat in STATS
@@ -442,7 +442,7 @@ class FeaturePipeline:
         tokens = state.snapshots["hs4_tokens"]
 
         def lookup(keys: list[str], days: np.ndarray) -> np.ndarray:
-            return tokens.lookup(keys, np.maximum(days, state.as_of_day))["n"]
+            return tokens.lookup(keys, days)["n"]
 
         ctx = Context(
             rows, stats, self.config, lambda: _token_hits(rows, lookup, stats["hs4_decl"]["n"])

@@ -44,11 +44,28 @@ def _goods(declaration: Row) -> str:
     return f"{name} (HS {hs[:4]})" if hs else name
 
 
+def _mode(declaration: Row) -> str | None:
+    """The declared means of transport, None when not declared."""
+    mode = declaration.get("transport_mode")
+    return str(mode) if mode and mode != "unknown" else None
+
+
 def _route(declaration: Row) -> str:
     origin = country_name(declaration.get("origin_country"))  # type: ignore[arg-type]
-    mode = declaration.get("transport_mode")
-    by = f" by {mode}" if mode and mode != "unknown" else ""
+    mode = _mode(declaration)
+    by = f" by {mode}" if mode else ""
     return f"shipped{by} from {origin}"
+
+
+def _mode_origin(value: object, d: Row, f: Row) -> str:
+    origin = country_name(d.get("origin_country"))  # type: ignore[arg-type]
+    mode = _mode(d)
+    which = (
+        f"{mode} declarations from {origin}"
+        if mode
+        else (f"declarations from {origin} without a declared means of transport")
+    )
+    return f"{_percent(value)} of earlier {which} were irregular"
 
 
 def _times(value: object) -> str:
@@ -68,7 +85,10 @@ def _seizure(what: str) -> Sentence:
 
 def _trader(role: str, kind: str) -> Sentence:
     def sentence(value: object, d: Row, f: Row) -> str:
-        who = f"{ROLE_NAMES[role]} {d.get(f'{role}_id') or '(not declared)'}"
+        trader = d.get(f"{role}_id")
+        if not trader:
+            return f"No {role} declared"
+        who = f"{ROLE_NAMES[role]} {trader}"
         v = float(value)  # type: ignore[arg-type]
         match kind:
             case "declarations":
@@ -86,6 +106,8 @@ def _trader(role: str, kind: str) -> Sentence:
             case _:
                 if v >= NEVER_DAYS:
                     return f"{who} has no offence on record"
+                if v < 0:  # a back-dated declaration, scored with today's records
+                    return f"{who} has an offence on record {-v:.0f} days after this declaration"
                 return f"{who}'s last offence was {v:.0f} days ago"
 
     return sentence
@@ -134,11 +156,10 @@ SENTENCES: dict[str, Sentence] = {
     "log_weight": lambda v, d, f: f"Weight {d.get('gross_weight_kg')} kg",
     "log_unit_value": lambda v, d, f: f"Declared value of {math.exp(float(v)):.2f} per kg",  # type: ignore[arg-type]
     "value_vs_reference": _value_vs_reference,
-    "transport_mode": lambda v, d, f: f"Transport by {v}",
-    "mode_origin_hit_rate": lambda v, d, f: (
-        f"{_percent(v)} of earlier {d.get('transport_mode')} declarations from "
-        f"{country_name(d.get('origin_country'))} were irregular"  # type: ignore[arg-type]
+    "transport_mode": lambda v, d, f: (
+        f"Transport by {v}" if v != "unknown" else "Means of transport not declared"
     ),
+    "mode_origin_hit_rate": _mode_origin,
     "seizure_lift_hs4_origin": _seizure("this HS heading from this origin"),
     "seizure_lift_hs4_departure": _seizure("this HS heading shipped from this country"),
     "seizure_lift_route": _seizure("this route"),

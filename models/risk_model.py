@@ -178,7 +178,7 @@ class RiskModel:
         if explain == "all":
             rows = np.arange(len(raw))
         elif explain == "flagged":
-            rows = np.flatnonzero(channel != "green")
+            rows = np.flatnonzero(np.isin(channel, ("red", "yellow")))
         else:
             rows = np.array([], dtype=int)
         contributions = self.contributions(matrix[rows]) if len(rows) else None

@@ -1,6 +1,6 @@
 """The scoring API: thin routes over the model holder, keys, audit log and outcome store."""
 
-
+import json
 import logging
 import tempfile
 import uuid
@@ -13,7 +13,10 @@ import orjson
 import pandas as pd
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import ORJSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from riskscore.features.contracts import CLEARANCE
@@ -26,8 +29,8 @@ from riskscore.serving.keys import ApiKey, KeyStore
 from riskscore.serving.metrics import Metrics, RequestLimitAndMetrics
 from riskscore.serving.model_holder import Loaded, ModelHolder
 from riskscore.serving.outcomes import Outcome, OutcomeConflict, OutcomeStore
-from riskscore.serving.schemas import OutcomesRequest, ScoreRequest, ScoreResponse
-from riskscore.serving.scoring import answers, batch_answers
+from riskscore.serving.schemas import MAX_TOP_K, OutcomesRequest, ScoreRequest, ScoreResponse
+from riskscore.serving.scoring import answers, batch_answers, columns_of
 from riskscore.settings import Settings, get_settings
 from riskscore.training import tracking
 
@@ -41,6 +44,23 @@ BATCH_TYPES = {
     "application/octet-stream": ".parquet",
 }
 OPEN_ROUTES = "/healthz, /readyz and /metrics need no key; every /v1 route does."
+# Documented error answers (besides 422), so that clients and schema checkers know them.
+_BODY = {400: {"description": "The body is not JSON"}, 413: {"description": "Body too large"}}
+_KEY = {401: {"description": "Missing or invalid key"}, 403: {"description": "Another member"}}
+_MODEL = {503: {"description": "No model loaded yet"}}
+SECURITY_SCHEMES = {
+    "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "Bearer": {"type": "http", "scheme": "bearer"},
+}
+
+
+class JSONAnswer(Response):
+    """JSON rendered by orjson (FastAPI's ORJSONResponse is deprecated and warns on each use)."""
+
+    media_type = "application/json"
+
+    def render(self, content: object) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def create_app(settings: Settings | None = None, holder: ModelHolder | None = None) -> FastAPI:
@@ -55,9 +75,7 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loaded = holder.load_initial()
-        if loaded is not None:
-            metrics.serving(loaded.name, loaded.version, loaded.alias, loaded.source)
+        holder.load_initial()
         holder.start()
         yield
         holder.stop()
@@ -70,16 +88,16 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
         f"Send the key as `X-API-Key` or `Authorization: Bearer`. {OPEN_ROUTES}",
         version="1",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
+        default_response_class=JSONAnswer,
     )
     app.state.holder = holder
-    app.add_middleware(
-        RequestLimitAndMetrics,
-        metrics=metrics,
-        limit_for=lambda path: (
-            settings.max_upload_bytes if path == "/v1/score/batch" else settings.max_request_bytes
-        ),
-    )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        """422 with field-level errors. ASCII JSON: the errors echo the input, and a string
+        with a lone surrogate (valid JSON, not valid UTF-8) must not turn a 422 into a 500."""
+        body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+        return Response(body, status_code=422, media_type="application/json")
 
     def require_key(request: Request) -> ApiKey:
         presented = request.headers.get("x-api-key")
@@ -99,8 +117,6 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
         loaded = holder.current
         if loaded is None:
             raise HTTPException(503, "no model loaded yet: train one (riskscore train)")
-        if holder.status.refused_versions or loaded.source == "cache":
-            metrics.serving(loaded.name, loaded.version, loaded.alias, loaded.source)
         return loaded
 
     def model_ref(loaded: Loaded) -> dict:
@@ -116,10 +132,10 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
     @app.post(
         "/v1/score",
         response_model=None,
-        responses={200: {"model": ScoreResponse}, 413: {}, 401: {}, 403: {}, 503: {}},
+        responses={200: {"model": ScoreResponse}, **_BODY, **_KEY, **_MODEL},
         summary="Score one or more declarations, with reasons",
     )
-    async def score(body: ScoreRequest, key: Key) -> ORJSONResponse:
+    async def score(body: ScoreRequest, key: Key) -> JSONAnswer:
         if len(body.declarations) > settings.max_declarations:
             raise HTTPException(
                 413,
@@ -129,21 +145,36 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
         loaded = model_or_503()
         records = [d.fields() for d in body.declarations]
         check_scope(key, {r["reporting_country"] for r in records})
-        columns = {name: [r.get(name) for r in records] for name in records[0]}
-        for record in records[1:]:
-            for name in record.keys() - columns.keys():
-                columns[name] = [r.get(name) for r in records]
-        results = answers(loaded.model, columns, "all", body.top_k)
+        results = answers(loaded.model, columns_of(records), "all", body.top_k)
         request_id = uuid.uuid4().hex
         _audit(audit, request_id, key, loaded, "/v1/score", results)
         metrics.scored([r["score"] for r in results], [r["channel"] for r in results])
-        return ORJSONResponse(
+        return JSONAnswer(
             {"request_id": request_id, "model": model_ref(loaded), "results": results}
         )
 
     @app.post(
         "/v1/score/batch",
         response_model=None,
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "description": "One JSON object per line; the last line is the summary",
+                "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+            },
+            **_KEY,
+            413: _BODY[413],
+            415: {"description": "Not CSV, Parquet or JSON lines"},
+            **_MODEL,
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    t: {"schema": {"type": "string", "format": "binary"}} for t in BATCH_TYPES
+                },
+            }
+        },
         summary="Score a CSV, Parquet or JSON-lines upload; answers stream back as JSON lines",
         description="Send the file as the request body with its Content-Type: "
         + ", ".join(BATCH_TYPES)
@@ -155,7 +186,7 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
         request: Request,
         key: Key,
         explain: Annotated[str, Query(pattern="^(flagged|all|none)$")] = "flagged",
-        top_k: Annotated[int, Query(ge=0, le=20)] = 5,
+        top_k: Annotated[int, Query(ge=0, le=MAX_TOP_K)] = 5,
     ) -> StreamingResponse:
         loaded = model_or_503()
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -185,7 +216,11 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
-    @app.post("/v1/outcomes", summary="Feed inspection results back for retraining")
+    @app.post(
+        "/v1/outcomes",
+        summary="Feed inspection results back for retraining",
+        responses={**_BODY, **_KEY, 409: {"description": "A different outcome is stored"}},
+    )
     def post_outcomes(body: OutcomesRequest, key: Key) -> dict:
         check_scope(key, {o.reporting_country for o in body.outcomes})
         try:
@@ -205,7 +240,7 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
             raise HTTPException(409, str(exc)) from None
         return counts | {"received": len(body.outcomes)}
 
-    @app.get("/v1/model", summary="The model being served")
+    @app.get("/v1/model", summary="The model being served", responses={**_KEY, **_MODEL})
     def model_info(key: Key) -> dict:
         loaded = model_or_503()
         model = loaded.model
@@ -235,7 +270,11 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
             ],
         }
 
-    @app.get("/v1/model/importance", summary="Global SHAP importance by feature and criterion")
+    @app.get(
+        "/v1/model/importance",
+        summary="Global SHAP importance by feature and criterion",
+        responses={**_KEY, **_MODEL},
+    )
     def importance(key: Key) -> dict:
         model = model_or_503().model
         table = model.info.get("importance") or []
@@ -254,8 +293,8 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
     def healthz() -> dict:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="A model is loaded and can answer")
-    def readyz() -> ORJSONResponse:
+    @app.get("/readyz", summary="A model is loaded and can answer", responses=_MODEL)
+    def readyz() -> JSONAnswer:
         loaded = holder.current
         body = {
             "ready": loaded is not None,
@@ -264,12 +303,41 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
             "registry_reachable": holder.status.registry_reachable,
             "last_error": holder.status.last_error,
         }
-        return ORJSONResponse(body, status_code=200 if loaded is not None else 503)
+        return JSONAnswer(body, status_code=200 if loaded is not None else 503)
 
-    @app.get("/metrics", summary="Prometheus metrics")
+    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     def prometheus() -> PlainTextResponse:
+        loaded = holder.current  # read at scrape time, so a hot swap shows without a hook
+        if loaded is not None:
+            metrics.serving(loaded.name, loaded.version, loaded.alias, loaded.source)
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    def openapi() -> dict:
+        """The generated schema, with the key every /v1 route needs declared."""
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            for path, operations in schema["paths"].items():
+                if path.startswith("/v1/"):
+                    for operation in operations.values():
+                        operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(
+        RequestLimitAndMetrics,
+        metrics=metrics,
+        limit_for=lambda path: (
+            settings.max_upload_bytes if path == "/v1/score/batch" else settings.max_request_bytes
+        ),
+        routes=frozenset(route.path for route in app.routes),
+    )
     return app
 
 
@@ -302,7 +370,10 @@ def _validated_upload(
             numeric = tuple(c for c, cat in loaded.model.pipeline.state_.extras.items() if not cat)
             mapped, _ = apply_mapping(raw.frame, CLEARANCE, ColumnMapping(), path)
         except BadInputError as exc:
-            raise HTTPException(422, f"upload: {exc.problem}") from None
+            # Shaped like every other 422, and without the server's temporary path.
+            problem = exc.problem.replace(str(path), "the upload")
+            error = {"type": "unreadable_upload", "loc": ("body",), "msg": problem, "input": None}
+            raise RequestValidationError([error]) from None
     checked = validate(CLEARANCE, mapped, numeric_extras=numeric)
     rows = raw.frame["_source_row"]
     rejected = [(int(rows[i]), str(r)) for i, r in checked.rejected_reasons.items()]

@@ -45,19 +45,21 @@ class KeyStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._mtime: float | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._keys: dict[str, ApiKey] = {}
 
     def _load(self) -> dict[str, ApiKey]:
         try:
-            mtime = self.path.stat().st_mtime
+            stat = self.path.stat()
         except FileNotFoundError:
-            self._keys, self._mtime = {}, None
+            self._keys, self._stamp = {}, None
             return self._keys
-        if mtime != self._mtime:
+        # Saves replace the file, so its inode changes even when two land in one mtime tick.
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if stamp != self._stamp:
             data = json.loads(self.path.read_text())
             self._keys = {k["key_id"]: ApiKey(**k) for k in data.get("keys", [])}
-            self._mtime = mtime
+            self._stamp = stamp
         return self._keys
 
     def _save(self, keys: dict[str, ApiKey]) -> None:

@@ -66,14 +66,23 @@ class Metrics:
 class RequestLimitAndMetrics:
     """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on the hot path).
 
-    Bodies above the route's limit get 413 before they are read, or as soon as a chunked body
-    passes the limit.
+    Bodies above the route's limit get 413: before they are read when the Content-Length says
+    so, else as soon as a chunked body passes the limit (the app then sees a disconnect and its
+    own answer is dropped). Metrics are labelled by route, and only the app's own routes get a
+    label of their own: any other path is "other", so scanners cannot grow the label set.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, limit_for: Callable[[str], int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        limit_for: Callable[[str], int],
+        routes: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.limit_for = limit_for
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,7 +91,6 @@ class RequestLimitAndMetrics:
         started = time.perf_counter()
         path = scope["path"]
         limit = self.limit_for(path)
-        status = {"code": 500}
         length = _content_length(scope)
         if length is not None and length > limit:
             await _too_large(send, limit)
@@ -90,39 +98,44 @@ class RequestLimitAndMetrics:
             return
 
         received = 0
+        status = 500
+        response_started = too_large = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large, status
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLarge
+                    too_large = True
+                    if not response_started:
+                        status = 413
+                        await _too_large(send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
         async def recording_send(message: Message) -> None:
+            nonlocal response_started, status
+            if too_large:
+                return  # the 413 is out; whatever the app answers to the disconnect is dropped
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                response_started, status = True, message["status"]
             await send(message)
 
         try:
             await self.app(scope, counting_receive, recording_send)
-        except _BodyTooLarge:
-            await _too_large(send, limit)
-            status["code"] = 413
-        self._observe(path, status["code"], started)
+        except Exception:
+            if not too_large:
+                raise
+        finally:
+            self._observe(path, status, started)
 
     def _observe(self, path: str, status: int, started: float) -> None:
-        route = path if path.startswith("/v1/") or path in _KNOWN else "other"
+        route = path if path in self.routes else "other"
         self.metrics.requests.labels(route, str(status)).inc()
         self.metrics.latency.labels(route).observe(time.perf_counter() - started)
-
-
-_KNOWN = {"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"}
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -44,6 +44,13 @@ class Status:
     refused_versions: dict[str, str] = field(default_factory=dict)
 
 
+_NOT_FOUND = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")  # no such model, no such alias
+
+
+class NoModelError(LookupError):
+    """The registry answered, but no version has the alias."""
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -63,9 +70,24 @@ class ModelHolder:
     # -- registry ------------------------------------------------------------------------------
 
     def _alias_version(self) -> str:
+        from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
 
-        return str(MlflowClient().get_model_version_by_alias(self.name, self.alias).version)
+        try:
+            return str(MlflowClient().get_model_version_by_alias(self.name, self.alias).version)
+        except MlflowException as exc:
+            if exc.error_code in _NOT_FOUND:
+                raise NoModelError(
+                    f"the registry has no version of {self.name} with alias {self.alias} "
+                    "(train one: riskscore train)"
+                ) from exc
+            raise
+
+    def _registry_failed(self, exc: Exception) -> None:
+        """Record why the registry gave no version: unreachable, or reachable but empty."""
+        self.status.registry_reachable = isinstance(exc, NoModelError)
+        reason = str(exc) if isinstance(exc, NoModelError) else f"{type(exc).__name__}: {exc}"
+        self.status.last_error = f"registry: {reason}"[:500]
 
     def _fetch(self, version: str) -> RiskModel:
         import mlflow.pyfunc
@@ -89,22 +111,30 @@ class ModelHolder:
         return self.cache_dir / f"{self.name}.pkl", self.cache_dir / f"{self.name}.json"
 
     def _save_cache(self, loaded: Loaded) -> None:
+        """One pickle holds the model and its name and version, replaced atomically, so a
+        crash mid-save never pairs one version's model with another's label. The JSON beside
+        it is for people."""
         model_path, meta_path = self._cache_paths()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = model_path.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(loaded.model, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, model_path)
         meta = {"name": loaded.name, "version": loaded.version, "alias": loaded.alias}
-        meta_path.write_text(json.dumps(meta | {"cached_at": _now()}))
+        meta["cached_at"] = _now()
+        for path, write in (
+            (model_path, lambda fh: pickle.dump((meta, loaded.model), fh, pickle.HIGHEST_PROTOCOL)),
+            (meta_path, lambda fh: fh.write(json.dumps(meta).encode())),
+        ):
+            tmp = path.with_name(path.name + ".tmp")
+            with tmp.open("wb") as fh:
+                write(fh)
+            os.replace(tmp, path)
 
     def _load_cache(self) -> Loaded | None:
-        model_path, meta_path = self._cache_paths()
-        if not model_path.exists() or not meta_path.exists():
+        model_path, _ = self._cache_paths()
+        if not model_path.exists():
             return None
-        meta = json.loads(meta_path.read_text())
         with model_path.open("rb") as fh:
-            model = pickle.load(fh)
+            meta, model = pickle.load(fh)
+        if not isinstance(model, RiskModel):
+            raise TypeError(f"{model_path} does not hold a riskscore model")
         self._check(model)
         return Loaded(model, meta["name"], meta["version"], meta["alias"], "cache", _now())
 
@@ -115,9 +145,8 @@ class ModelHolder:
         try:
             self.refresh()
         except Exception as exc:  # noqa: BLE001 - any registry failure means: use the cache
-            self.status.registry_reachable = False
-            self.status.last_error = f"registry: {type(exc).__name__}: {exc}"[:500]
-            log.warning("registry unavailable at start (%s); trying the local cache", exc)
+            self._registry_failed(exc)
+            log.warning("no model from the registry at start (%s); trying the local cache", exc)
             try:
                 cached = self._load_cache()
             except Exception as cache_exc:  # noqa: BLE001
@@ -134,8 +163,11 @@ class ModelHolder:
         self.status.registry_reachable = True
         current = self.current
         if current is not None and current.version == version and current.source == "registry":
+            self.status.last_error = None  # the alias is back on what we serve: nothing is wrong
             return False
         if version in self.status.refused_versions:
+            reason = self.status.refused_versions[version]
+            self.status.last_error = f"version {version} refused: {reason}"
             return False
         try:
             model = self._fetch(version)
@@ -147,13 +179,15 @@ class ModelHolder:
             log.error("refused %s version %s: %s", self.name, version, reason)
             return False
         loaded = Loaded(model, self.name, version, self.alias, "registry", _now())
+        # Cached before it serves: pickling a model that requests are using can meet a dict
+        # they are filling (e.g. the lazily computed base value) and fail.
+        try:
+            self._save_cache(loaded)
+        except Exception as exc:  # noqa: BLE001 - a cache that cannot be written is no reason
+            log.warning("could not cache the model: %s", exc)  # not to serve the new model
         with self._swap_lock:
             self.current = loaded  # one reference assignment: requests see old or new, whole
         self.status.last_error = None
-        try:
-            self._save_cache(loaded)
-        except OSError as exc:
-            log.warning("could not cache the model: %s", exc)
         log.info("serving %s version %s (%s)", self.name, version, self.alias)
         return True
 
@@ -173,5 +207,4 @@ class ModelHolder:
             try:
                 self.refresh()
             except Exception as exc:  # noqa: BLE001 - keep serving what we have
-                self.status.registry_reachable = False
-                self.status.last_error = f"registry: {type(exc).__name__}: {exc}"[:500]
+                self._registry_failed(exc)

@@ -104,9 +104,18 @@ EXAMPLE = {
 }
 
 
+MAX_TOP_K = 64
+"""Reasons per declaration at most; at least the number of features, so all can be asked for."""
+
+
 class ScoreRequest(BaseModel):
     declarations: list[Declaration] = Field(min_length=1)  # type: ignore[valid-type]
-    top_k: int = Field(default=5, ge=0, le=20, description="Reasons per declaration")
+    top_k: int = Field(
+        default=5,
+        ge=0,
+        le=MAX_TOP_K,
+        description="Reasons per declaration (0: none; the number of features or more: all)",
+    )
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"declarations": [EXAMPLE]}]})
 
@@ -125,7 +134,9 @@ class ScoreOut(BaseModel):
     raw_score: float = Field(description="Model output in log-odds")
     base_value: float = Field(description="SHAP base value; base + contributions = raw_score")
     channel: str = Field(description="red, yellow, green, or random (TFA Art. 7.4.3)")
-    reasons: list[ReasonOut]
+    reasons: list[ReasonOut] | None = Field(
+        default=None, description="The top_k largest contributions; absent when top_k is 0"
+    )
 
 
 class ModelRef(BaseModel):

@@ -33,13 +33,10 @@ def answers(
     explained = {}
     if scored.contributions is not None and scored.explained is not None:
         registry, names = model.registry, model.feature_names
-        fields = (
-            declarations
-            if isinstance(declarations, Mapping)
-            else {c: declarations[c].tolist() for c in declarations.columns}
-        )
-        for row, contributions in zip(scored.explained, scored.contributions, strict=True):
-            declaration = {name: values[row] for name, values in fields.items()}
+        rows = scored.explained
+        for row, declaration, contributions in zip(
+            rows, _records(declarations, rows), scored.contributions, strict=True
+        ):
             values = {name: column[row] for name, column in features.items()}
             reasons = top_reasons(contributions, registry, names, declaration, values, top_k)
             explained[int(row)] = [r.to_dict() for r in reasons]
@@ -57,6 +54,17 @@ def answers(
             answer["reasons"] = explained[i]
         out.append(answer)
     return out
+
+
+def _records(
+    declarations: Mapping[str, Sequence] | pd.DataFrame, rows: Sequence[int]
+) -> list[dict[str, object]]:
+    """The declarations at `rows` as field -> value, None for a missing value (never pd.NA,
+    whose truth value is an error: the sentences test fields with `if value`)."""
+    if isinstance(declarations, pd.DataFrame):
+        part = declarations.iloc[rows].astype(object)
+        return part.where(part.notna(), None).to_dict("records")
+    return [{name: values[row] for name, values in declarations.items()} for row in rows]
 
 
 def batch_answers(
