@@ -111,7 +111,7 @@ def ingest(
     rows_quarantined = len(reasons) + len(raw_file.malformed)
     if rows_quarantined:
         quarantine_file = kind_dir / "quarantine" / f"{path.stem}-{stamp}.csv"
-        _write_quarantine(quarantine_file, raw, reasons, raw_file.malformed, path)
+        write_quarantine(quarantine_file, raw, reasons, raw_file.malformed, path)
     part_file = None
     if len(new):
         new = new.assign(
@@ -163,7 +163,7 @@ def _split_against_store(
     return new, seen[same], conflicts
 
 
-def _write_quarantine(
+def write_quarantine(
     target: Path, raw: pd.DataFrame, reasons: pd.Series, malformed: pd.DataFrame, path: Path
 ) -> None:
     """Rejected rows as they came, with source row and reasons first, in source order."""

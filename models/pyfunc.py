@@ -7,11 +7,40 @@ from pathlib import Path
 
 import mlflow.pyfunc
 import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
 
+from riskscore.features.contracts import CLEARANCE, Kind
 from riskscore.models.risk_model import RiskModel
 
 ARTIFACT = "risk_model"
 OUTPUT_COLUMNS = ["id", "score", "channel", "raw_score"]
+
+
+def signature(model: RiskModel) -> ModelSignature:
+    """The declaration contract as an MLflow signature: required fields required, the rest
+    optional, so `mlflow models serve` accepts what the scoring API accepts."""
+    numeric = {Kind.NUMBER}
+    columns = [
+        ColSpec("double" if f.kind in numeric else "string", f.name, required=f.required)
+        for f in CLEARANCE.fields
+    ]
+    extras = model.pipeline.state_.extras if model.pipeline.state_ else {}
+    columns += [
+        ColSpec("string" if categorical else "double", name, required=False)
+        for name, categorical in extras.items()
+    ]
+    outputs = [ColSpec("string", "id"), ColSpec("double", "score")]
+    outputs += [ColSpec("string", "channel"), ColSpec("double", "raw_score")]
+    return ModelSignature(inputs=Schema(columns), outputs=Schema(outputs))
+
+
+def input_example(model: RiskModel) -> pd.DataFrame | None:
+    """The declaration the model scores before serving accepts it, as a one-row frame."""
+    example = model.info.get("example")
+    if not example:
+        return None
+    return pd.DataFrame([{k: v for k, v in example.items() if v is not None}])
 
 
 def save_risk_model(model: RiskModel, path: Path) -> Path:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import mlflow
-import pandas as pd
+import numpy as np
 
 from riskscore.features.dataset import load_history
-from riskscore.features.store import Store
+from riskscore.features.store import ROW_HASH, Store
 from riskscore.settings import Settings
 from riskscore.training import plots, tracking
 from riskscore.training.metrics import by_segment
@@ -53,7 +55,22 @@ def lineage(store: Store) -> dict:
     return {"store": str(store.root.resolve()), "files": files}
 
 
-def _log_run(result: TrainResult, store: Store, history_counts: dict, config: TrainConfig) -> str:
+def store_fingerprint(store: Store) -> str:
+    """A hash of the store's content (every stored row's content hash, by kind).
+
+    Re-ingesting a file that adds nothing leaves it unchanged, so a retraining job can tell
+    whether there is anything new to learn from.
+    """
+    digest = hashlib.sha256()
+    for kind in ("seizures", "clearance", "declarations"):
+        hashes = store.read(kind, columns=[ROW_HASH])[ROW_HASH].to_numpy(dtype="uint64")
+        digest.update(kind.encode())
+        digest.update(np.sort(hashes).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def log_result(result: TrainResult, store: Store, history_counts: dict, config: TrainConfig) -> str:
+    """Log a training result into the active run (params, metrics, lineage, plots, model)."""
     model = result.model
     mlflow.log_params(
         {k: v for k, v in model.info["config"].items() if not isinstance(v, dict)}
@@ -89,32 +106,21 @@ def _log_run(result: TrainResult, store: Store, history_counts: dict, config: Tr
         plots.capacity_curve(
             valid["raw"].to_numpy(), valid["label"].to_numpy(), folder / "precision_at_capacity.png"
         )
-        plots.shap_beeswarm(
-            result.valid_contributions,
-            result.valid_sample_features,
-            model.feature_names,
-            folder / "shap_summary.png",
-        )
+        with warnings.catch_warnings():
+            # Categorical features have no numeric value to colour by: shap warns on the
+            # all-NaN column and draws them grey, which is what we want.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            plots.shap_beeswarm(
+                result.valid_contributions,
+                result.valid_sample_features,
+                model.feature_names,
+                folder / "shap_summary.png",
+            )
         for segment in ("hs2", "origin_country", "transport_mode"):
             by_segment(valid, valid["raw"].to_numpy(), valid["label"].to_numpy(), segment).to_csv(
                 folder / f"segments_{segment}.csv"
             )
-    example = _input_example(store)
-    return tracking.log_model_artifact(model, example)
-
-
-def _input_example(store: Store) -> pd.DataFrame:
-    for kind in ("declarations", "clearance"):
-        frame = store.read(kind)
-        if len(frame):
-            example = frame.head(2).drop(
-                columns=[c for c in frame.columns if c.startswith("_")]
-                + ["illicit", "revenue_recovered"],
-                errors="ignore",
-            )
-            example["date"] = example["date"].dt.strftime("%Y-%m-%d")
-            return example
-    raise ValueError("empty store")
+    return tracking.log_model_artifact(model)
 
 
 def run_training(
@@ -133,10 +139,17 @@ def run_training(
     tracking.configure(settings)
     experiment_id = tracking.ensure_experiment(experiment, settings)
     with mlflow.start_run(experiment_id=experiment_id, run_name="train") as run:
-        model_uri = _log_run(result, store, history.label_counts, config)
+        fingerprint = store_fingerprint(store)
+        mlflow.set_tags({"job": "train", "data_fingerprint": fingerprint})
+        model_uri = log_result(result, store, history.label_counts, config)
         registered = None
         if register:
-            registered = tracking.register(model_uri, settings.model_name, run.info.run_id)
+            registered = tracking.register(
+                model_uri,
+                settings.model_name,
+                run.info.run_id,
+                tags={"data_fingerprint": fingerprint},
+            )
             mlflow.set_tags({"registered_version": registered.version, "alias": registered.alias})
         seconds = time.perf_counter() - started
         mlflow.log_metric("seconds.total", seconds)

@@ -15,11 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
-import pandas as pd
 from mlflow.exceptions import MlflowException
+from mlflow.store.artifact.utils.models import _parse_model_id_if_present
 from mlflow.tracking import MlflowClient
 
-from riskscore.models.pyfunc import ARTIFACT, RiskPyfunc, save_risk_model
+from riskscore.models.pyfunc import (
+    ARTIFACT,
+    RiskPyfunc,
+    input_example,
+    save_risk_model,
+    signature,
+)
 from riskscore.models.risk_model import RiskModel
 from riskscore.settings import Settings
 
@@ -38,10 +44,22 @@ def tracking_uri(settings: Settings) -> str:
 
 
 def configure(settings: Settings) -> str:
+    """Point this process's MLflow client at the settings' tracking store; returns its URI."""
     uri = tracking_uri(settings)
+    exported = {name: os.environ.get(name) for name in _EXPORTED}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    # mlflow also exports the URIs to the environment, where `tracking_uri` would later take
+    # them for the user's own setting and send every other Settings to this store.
+    for name, value in exported.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     return uri
+
+
+_EXPORTED = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 
 def ensure_experiment(name: str, settings: Settings) -> str:
@@ -70,7 +88,7 @@ class Registered:
         return f"models:/{self.name}@{self.alias}"
 
 
-def log_model_artifact(model: RiskModel, example: pd.DataFrame) -> str:
+def log_model_artifact(model: RiskModel) -> str:
     """Log the pyfunc into the active run; returns its model URI."""
     with tempfile.TemporaryDirectory() as tmp:
         path = save_risk_model(model, Path(tmp) / "risk_model.pkl")
@@ -78,7 +96,8 @@ def log_model_artifact(model: RiskModel, example: pd.DataFrame) -> str:
             name="model",
             python_model=RiskPyfunc(),
             artifacts={ARTIFACT: str(path)},
-            input_example=example,
+            signature=signature(model),
+            input_example=input_example(model),
             # Listed, not inferred: inference would load and run the model a second time.
             pip_requirements=_requirements(),
         )
@@ -94,11 +113,18 @@ def _requirements() -> list[str]:
     ] + ["riskscore"]
 
 
-def register(model_uri: str, name: str, run_id: str, alias: str | None = None) -> Registered:
+def register(
+    model_uri: str,
+    name: str,
+    run_id: str,
+    alias: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> Registered:
     """Register a logged model; the first version becomes champion, later ones challenger.
 
     The alias moves last, after the version is READY: a crash before that leaves an
     un-aliased version at worst, and the version is deleted if registration itself fails.
+    `tags` go on the version (e.g. the fingerprint of the data it was trained on).
     """
     client = MlflowClient()
     try:
@@ -107,7 +133,11 @@ def register(model_uri: str, name: str, run_id: str, alias: str | None = None) -
     except MlflowException:
         client.create_registered_model(name, description="Customs risk model (riskscore)")
         has_champion = False
-    version = client.create_model_version(name, model_uri, run_id=run_id)
+    # A tracking server checks that a models:/m-<id> source names its logged model.
+    model_id = _parse_model_id_if_present(model_uri)
+    version = client.create_model_version(
+        name, model_uri, run_id=run_id, tags=tags, model_id=model_id
+    )
     try:
         alias = alias or (CHALLENGER if has_champion else CHAMPION)
         client.set_registered_model_alias(name, alias, version.version)
@@ -115,6 +145,11 @@ def register(model_uri: str, name: str, run_id: str, alias: str | None = None) -
         client.delete_model_version(name, version.version)
         raise
     return Registered(name, str(version.version), alias, run_id)
+
+
+def alias_version(name: str, alias: str) -> str | None:
+    """The version an alias points at, or None (no such model or alias)."""
+    return _alias_version(MlflowClient(), name, alias)
 
 
 def _alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
@@ -130,6 +165,27 @@ def promote(name: str, version: str) -> None:
     client.set_registered_model_alias(name, CHAMPION, version)
     if _alias_version(client, name, CHALLENGER) == version:
         client.delete_registered_model_alias(name, CHALLENGER)
+
+
+class ModelNotFoundError(Exception):
+    """A model URI that names no loadable risk model; the message says which and why."""
+
+
+def load_model(uri: str) -> RiskModel:
+    """The RiskModel behind an MLflow model URI (models:/name@alias, models:/name/3, runs:/...).
+
+    Call `configure(settings)` first so the URI resolves against the right tracking store.
+    """
+    try:
+        pyfunc = mlflow.pyfunc.load_model(uri)
+    except (MlflowException, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise ModelNotFoundError(f"cannot load model {uri}: {first}") from exc
+    wrapped = pyfunc.unwrap_python_model()
+    model = getattr(wrapped, "model", None)
+    if not isinstance(model, RiskModel):
+        raise ModelNotFoundError(f"{uri} is not a riskscore model")
+    return model
 
 
 @contextmanager

@@ -1,0 +1,169 @@
+"""The retraining job: promotion gate, exit codes, idempotence, and crash safety."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from riskscore.features.dataset import load_history
+from riskscore.features.ingest import ingest
+from riskscore.features.store import Store
+from riskscore.settings import Settings
+from riskscore.synth import generate
+from riskscore.training import tracking
+from riskscore.training.evaluate import evaluate_rows, window
+from riskscore.training.job import run_training
+from riskscore.training.retrain import Decision, RetrainConfig, retrain
+from riskscore.training.train import TrainConfig
+
+CUT = "2025-07-01"  # the champion knows the data before this day
+MODEL = "customs-risk"
+KINDS = (
+    ("seizures", "seizures.csv"),
+    ("clearance", "clearance.parquet"),
+    ("declarations", "declarations.parquet"),
+)
+
+
+def _ingest(folder: Path, store: Path) -> None:
+    for kind, name in KINDS:
+        ingest(kind, folder / name, store)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Demo files, the same files cut at CUT, and a store + registry with a champion on the cut."""
+    root = tmp_path_factory.mktemp("retrain")
+    full = root / "full"
+    generate(full, declarations=6_000, seed=7)
+    early = root / "early"
+    early.mkdir()
+    for name in ("clearance.parquet", "declarations.parquet"):
+        frame = pd.read_parquet(full / name)
+        frame[frame["date"] < CUT].to_parquet(early / name, index=False)
+    seizures = pd.read_csv(full / "seizures.csv", dtype=str, keep_default_na=False)
+    seizures[seizures["date"] < CUT].to_csv(early / "seizures.csv", index=False)
+
+    base = root / "base"
+    _ingest(early, base / "store")
+    outcome = run_training(
+        base / "store", Settings(mlruns_dir=base / "mlruns"), TrainConfig(valid_days=90)
+    )
+    assert outcome.registered is not None and outcome.registered.alias == "champion"
+    return {"full": full, "early": early, "base": base}
+
+
+@pytest.fixture
+def world(demo, tmp_path, monkeypatch) -> dict:
+    """A copy of the champion's store and registry, then the full data ingested (new data)."""
+    for name in ("MLFLOW_TRACKING_URI", "RISKSCORE_TRACKING_URI", "RISKSCORE_MODEL_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    shutil.copytree(demo["base"], tmp_path / "w")
+    store, mlruns = tmp_path / "w" / "store", tmp_path / "w" / "mlruns"
+    _ingest(demo["full"], store)
+    monkeypatch.setenv("RISKSCORE_MLRUNS_DIR", str(mlruns))
+    settings = Settings(mlruns_dir=mlruns)
+    tracking.configure(settings)
+    return {"store": store, "settings": settings}
+
+
+def _registry() -> dict[str, list[str]]:
+    """version -> aliases."""
+    client = MlflowClient()
+    aliases = client.get_registered_model(MODEL).aliases
+    versions = client.search_model_versions(f"name = '{MODEL}'")
+    return {
+        str(v.version): sorted(a for a, n in aliases.items() if str(n) == str(v.version))
+        for v in versions
+    }
+
+
+def test_a_better_challenger_is_promoted_once(world):
+    outcome = retrain(world["store"], world["settings"], RetrainConfig(margin=-1.0))
+    assert outcome.decision is Decision.PROMOTED and outcome.exit_code == 0
+    assert (outcome.champion_before, outcome.champion_after) == ("1", "2")
+    assert _registry() == {"1": [], "2": ["champion"]}
+    # judged out of time for both: E starts no earlier than the old champion's state date
+    assert outcome.eval_from >= CUT
+    assert outcome.challenger_metrics and outcome.champion_metrics
+
+    again = retrain(world["store"], world["settings"], RetrainConfig(margin=-1.0))
+    assert again.decision is Decision.KEPT and again.exit_code == 3
+    assert again.new_version is None
+    assert _registry() == {"1": [], "2": ["champion"]}
+
+
+def test_a_challenger_short_of_the_margin_is_kept_and_not_stacked(world):
+    config = RetrainConfig(margin=1.0)  # precision can never gain a whole point
+    outcome = retrain(world["store"], world["settings"], config)
+    assert outcome.decision is Decision.KEPT and outcome.exit_code == 3
+    assert outcome.new_version == "2"
+    assert _registry() == {"1": ["champion"], "2": ["challenger"]}
+
+    # Both models were judged on the same rows with the same function as `evaluate`.
+    history = load_history(Store(world["store"]))
+    rows = window(history.declarations, pd.Timestamp(outcome.eval_from), None)
+    champion = tracking.load_model(f"models:/{MODEL}/1")
+    assert evaluate_rows(champion, rows).metrics == pytest.approx(outcome.champion_metrics)
+
+    # The decision and both sides' metrics are in the run.
+    run = MlflowClient().get_run(outcome.run_id)
+    assert run.data.tags["decision"] == "kept"
+    assert run.data.tags["champion_after"] == "1"
+    for side in ("champion", "challenger"):
+        metrics = getattr(outcome, f"{side}_metrics")
+        assert run.data.metrics[f"holdout.{side}.precision_at_5pct"] == pytest.approx(
+            metrics["precision_at_5pct"]
+        )
+
+    again = retrain(world["store"], world["settings"], config)
+    assert again.decision is Decision.KEPT and again.new_version is None
+    assert "already judged" in again.reason
+    assert _registry() == {"1": ["champion"], "2": ["challenger"]}
+
+
+def test_a_crash_registers_nothing_and_moves_no_alias(world, invoke, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("artifact store unreachable")
+
+    working = tracking.log_model_artifact
+    monkeypatch.setattr(tracking, "log_model_artifact", broken)
+    result = invoke("retrain", "--store", str(world["store"]), "--margin", "-1")
+    assert result.exit_code == 1, result.output
+    assert "artifact store unreachable" in result.stderr
+    assert "Traceback" not in result.output
+    assert _registry() == {"1": ["champion"]}
+    failed = MlflowClient().search_runs(
+        [MlflowClient().get_experiment_by_name("customs-risk").experiment_id],
+        filter_string="tags.job = 'retrain'",
+    )
+    assert [(r.info.status, r.data.tags.get("decision")) for r in failed] == [("FAILED", "failed")]
+
+    # A failed run does not count as judged: the next run does the work.
+    monkeypatch.setattr(tracking, "log_model_artifact", working)
+    retried = invoke("retrain", "--store", str(world["store"]), "--margin", "-1", "--json")
+    assert retried.exit_code == 0, retried.output
+    assert json.loads(retried.stdout)["decision"] == "promoted"
+    assert _registry() == {"1": [], "2": ["champion"]}
+
+
+def test_the_first_model_becomes_champion(demo, tmp_path, invoke, monkeypatch):
+    for name in ("MLFLOW_TRACKING_URI", "RISKSCORE_TRACKING_URI", "RISKSCORE_MODEL_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RISKSCORE_MLRUNS_DIR", str(tmp_path / "mlruns"))
+    store = tmp_path / "store"
+    _ingest(demo["full"], store)
+    first = invoke("retrain", "--store", str(store), "--json")
+    assert first.exit_code == 0, first.output
+    outcome = json.loads(first.stdout)
+    assert (outcome["decision"], outcome["new_version"]) == ("promoted", "1")
+    second = invoke("retrain", "--store", str(store))
+    assert second.exit_code == 3, second.output
+    assert second.stdout.startswith("kept")
+    tracking.configure(Settings(mlruns_dir=tmp_path / "mlruns"))
+    assert _registry() == {"1": ["champion"]}
