@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from riskscore import cli_serve, cli_train
+from riskscore import cli_report, cli_serve, cli_train
 from riskscore.console import console, fail, out, progress_bar
 from riskscore.features.contracts import CONTRACTS
 from riskscore.features.errors import BadInputError
@@ -181,6 +181,7 @@ def features_build(
 
 cli_train.register(app)
 cli_serve.register(app)
+cli_report.register(app)
 
 
 def main() -> None:  # pragma: no cover - console script entry for `python -m`

@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from riskscore.features.contracts import CLEARANCE
@@ -33,6 +33,7 @@ from riskscore.serving.schemas import MAX_TOP_K, OutcomesRequest, ScoreRequest, 
 from riskscore.serving.scoring import answers, batch_answers, columns_of
 from riskscore.settings import Settings, get_settings
 from riskscore.training import tracking
+from riskscore.training.report import logged_report
 
 log = logging.getLogger("riskscore.serving")
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
     audit = AuditLog(settings.audit_dir)
     outcomes = OutcomeStore(settings.outcomes_db)
     metrics = Metrics()
+    reports: dict[str, str] = {}  # model version -> its logged report, fetched once
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -288,6 +290,26 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
             "by_feature": table,
             "by_criterion": [{"criterion": c, "mean_abs_shap": v} for c, v in ranked],
         }
+
+    @app.get(
+        "/v1/model/report",
+        response_class=HTMLResponse,
+        responses={404: {"description": "no report logged for this version"}},
+        summary="The analyst report of the served model (HTML, self-contained)",
+    )
+    def model_report(key: Key) -> HTMLResponse:
+        loaded = model_or_503()
+        html = reports.get(loaded.version)
+        if html is None:
+            html = logged_report(loaded.name, loaded.version)
+            if html is None:
+                raise HTTPException(
+                    404,
+                    f"no report logged for {loaded.name} v{loaded.version}: run riskscore "
+                    f"report --model models:/{loaded.name}/{loaded.version} --store DIR",
+                )
+            reports[loaded.version] = html
+        return HTMLResponse(html)
 
     @app.get("/healthz", summary="The process is up")
     def healthz() -> dict:
