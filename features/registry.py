@@ -76,6 +76,7 @@ SEIZURE_CELLS = {
     "mode": "this means of transport",
 }
 NEVER_DAYS = 3650.0  # "no offence on record": ten years, so the feature stays a number
+KNOWN_CAP_DAYS = 365.0
 
 
 def _stats() -> tuple[Stat, ...]:
@@ -143,8 +144,12 @@ def _trader_features(role: str) -> list[Feature]:
         Feature(
             f"{role}_days_known",
             Criterion.TRADER,
-            f"Days since this {who} first declared (0 for a new {who})",
-            lambda ctx, r=role: ctx.days_since(f"{r}_decl", "first_day", default=0.0),
+            f"Days since this {who} first declared (0 for a new {who}; at most a year)",
+            # Capped: beyond a year "established" is all it says, and an uncapped count grows
+            # with the calendar, which a model then learns as a date.
+            lambda ctx, r=role: np.minimum(
+                ctx.days_since(f"{r}_decl", "first_day", default=0.0), KNOWN_CAP_DAYS
+            ),
             unit="days",
         ),
         Feature(
