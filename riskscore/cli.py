@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -31,6 +32,15 @@ class InputKind(StrEnum):
     seizures = "seizures"
     clearance = "clearance"
     declarations = "declarations"
+
+
+@app.callback()
+def _quiet_libraries() -> None:
+    """Keep MLflow's start-up chatter out of the commands' output (set the variables to see it)."""
+    # ERROR, not WARNING: the one warning MLflow gives on every training run is that a
+    # pickled model runs code when loaded, which holds for our own model in our own registry.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 StoreOption = Annotated[

@@ -53,12 +53,23 @@ def _ensure_model(settings: Settings) -> str:
         outcome = run_training(settings.store_dir, settings)
     assert outcome.registered is not None
     m = outcome.metrics
+    version = outcome.registered.version
     console.print(
-        f"registered {settings.model_name} v{outcome.registered.version} as "
+        f"registered {settings.model_name} v{version} as "
         f"{outcome.registered.alias}: precision@5% {m['precision_at_5pct']:.3f} "
         f"(base rate {m['base_rate']:.3f}), recall@10% {m['recall_at_10pct']:.3f}"
     )
-    return outcome.registered.version
+    from riskscore.training.report import write_report
+
+    with console.status("writing the analyst report"):
+        report = write_report(
+            f"models:/{settings.model_name}/{version}",
+            settings.store_dir,
+            settings.state_dir / "report.html",
+            settings,
+        )
+    console.print(f"analyst report: {report.path} (also served at /v1/model/report)")
+    return version
 
 
 def _demo_key(settings: Settings) -> str:
