@@ -228,8 +228,8 @@ def evaluate(
         f"[bold]{uri}[/]: {result.rows} labelled declarations from {result.date_from} to "
         f"{result.date_to}, {result.positives} positive"
     )
-    if result.warning:
-        console.print(f"[yellow]warning:[/] {result.warning}")
+    if result.note:
+        console.print(f"[yellow]note:[/] {result.note}")
     out.print(_metrics_table("quality at inspection capacity", {"model": result.metrics}))
     for name, segment in result.segments.items():
         table = Table(title=f"by {name} (top 5 % selected)")

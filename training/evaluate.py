@@ -1,20 +1,22 @@
 """Evaluate any registered model on any window of labelled declarations, as serving would.
 
-The rows are scored by `RiskModel.score` with the model's own frozen feature state, the path a
-scoring request takes, so the figures say what the model does in service. A window that starts
-before the model's state date overlaps what the model learnt from, and is flagged.
+The rows are scored by `RiskModel.score`, the path a scoring request takes. The model's own
+feature state is used for a window after its state date; for a window that starts earlier, the
+state is refrozen from the records before the window (`model_as_of`), so no row sees its own
+outcome or later seizures and the figures stay out of time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from riskscore.features.dataset import load_history
-from riskscore.features.pipeline import LABEL
+from riskscore.features.dataset import History, load_history
+from riskscore.features.pipeline import LABEL, FeaturePipeline
 from riskscore.features.store import Store
 from riskscore.models.risk_model import RiskModel
 from riskscore.training.metrics import at_capacity, by_segment, top_mask
@@ -38,7 +40,7 @@ class Evaluation:
     positives: int
     metrics: dict[str, float]
     segments: dict[str, pd.DataFrame] = field(default_factory=dict)
-    warning: str | None = None  # set when the window overlaps the model's training data
+    note: str | None = None  # how the window was scored, when not with the served state
 
     def to_dict(self) -> dict:
         return {
@@ -51,8 +53,23 @@ class Evaluation:
                 name: table.reset_index().replace({np.nan: None}).to_dict("records")
                 for name, table in self.segments.items()
             },
-            "warning": self.warning,
+            "note": self.note,
         }
+
+
+def model_as_of(model: RiskModel, history: History, as_of: pd.Timestamp) -> RiskModel:
+    """The model with its feature state refrozen from the records dated before `as_of`.
+
+    Booster, encoder, calibration and thresholds are unchanged. The registered model carries a
+    state that already holds the validation window's outcomes and seizures; scoring that window
+    with it would let rows see their own labels. Refrozen at the window start, the validation
+    metrics logged at training are reproduced exactly.
+    """
+    declarations, seizures = history.declarations, history.seizures
+    pipeline = FeaturePipeline(model.pipeline.config).fit(
+        declarations[declarations["date"] < as_of], seizures[seizures["date"] < as_of], as_of
+    )
+    return dataclasses.replace(model, pipeline=pipeline)
 
 
 def evaluate_rows(model: RiskModel, declarations: pd.DataFrame, share: float = 0.05) -> Evaluation:
@@ -75,13 +92,6 @@ def evaluate_rows(model: RiskModel, declarations: pd.DataFrame, share: float = 0
     columns = pd.DataFrame({name: np.asarray(scored.features[name]) for name in SEGMENTS})
     segments = {name: by_segment(columns, scored.raw, label, name, share) for name in SEGMENTS}
     dates = declarations["date"]
-    warning = None
-    state_as_of = model.info.get("state_as_of")
-    if state_as_of and dates.min() < pd.Timestamp(state_as_of):
-        warning = (
-            f"the window starts before {state_as_of}, the date of the model's feature state: "
-            "it overlaps the data the model learnt from, so these figures are optimistic"
-        )
     return Evaluation(
         date_from=str(dates.min().date()),
         date_to=str(dates.max().date()),
@@ -89,7 +99,6 @@ def evaluate_rows(model: RiskModel, declarations: pd.DataFrame, share: float = 0
         positives=int(label.sum()),
         metrics=found,
         segments=segments,
-        warning=warning,
     )
 
 
@@ -139,6 +148,15 @@ def evaluate(
         )
     if rows[LABEL].sum() == 0:
         raise EvaluationError("the window has no positive declaration: precision is undefined")
+    start = rows["date"].min()
+    state_as_of = model.info.get("state_as_of")
+    if state_as_of and start < pd.Timestamp(state_as_of):
+        result = evaluate_rows(model_as_of(model, history, start), rows)
+        result.note = (
+            f"the window starts before {state_as_of}, the date of the model's feature state: "
+            f"it was scored with the state refrozen at {start.date()}"
+        )
+        return result
     return evaluate_rows(model, rows)
 
 

@@ -4,7 +4,6 @@ performance at capacity, channels and segments. Readable names for features and 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,9 +11,10 @@ import pandas as pd
 
 from riskscore.features.dataset import History
 from riskscore.features.hs_names import hs_label
-from riskscore.features.pipeline import LABEL, FeaturePipeline
+from riskscore.features.pipeline import LABEL
 from riskscore.models.case_file import criterion_label, readable_value
 from riskscore.models.risk_model import RiskModel, Scored
+from riskscore.training.evaluate import model_as_of
 from riskscore.training.metrics import by_segment, precision_curve
 from riskscore.training.train import revenue_of
 
@@ -44,21 +44,6 @@ class Evaluation:
     scored: Scored
     start: pd.Timestamp
     end: pd.Timestamp  # last day, inclusive
-
-
-def model_as_of(model: RiskModel, history: History, as_of: pd.Timestamp) -> RiskModel:
-    """The model with its feature state refrozen from the records dated before `as_of`.
-
-    Booster, encoder, calibration and thresholds are unchanged. The registered model carries a
-    state that already holds the validation window's outcomes and seizures; scoring that window
-    with it would let rows see their own labels. Refrozen at the window start, the validation
-    metrics logged at training are reproduced exactly.
-    """
-    declarations, seizures = history.declarations, history.seizures
-    pipeline = FeaturePipeline(model.pipeline.config).fit(
-        declarations[declarations["date"] < as_of], seizures[seizures["date"] < as_of], as_of
-    )
-    return dataclasses.replace(model, pipeline=pipeline)
 
 
 def default_window(model: RiskModel) -> tuple[pd.Timestamp, pd.Timestamp]:
