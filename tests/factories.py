@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -72,3 +74,24 @@ def seizures(n: int = 120, seed: int = 1, start: str = "2023-10-01") -> pd.DataF
         if frame[column].dtype == object:
             frame[column] = frame[column].astype("string")
     return frame.sort_values("date").reset_index(drop=True)
+
+
+def demo_store(root: Path, declarations: int, seed: int, workbook: bool = False) -> tuple:
+    """Demo data generated under `root/data` and ingested into `root/store`.
+
+    Returns (the generator's summary, the store path). `workbook` ingests the messy CEN-style
+    seizure workbook instead of the clean CSV.
+    """
+    from riskscore.features.ingest import ingest
+    from riskscore.synth import generate
+
+    data = generate(root / "data", declarations=declarations, seed=seed)
+    store = root / "store"
+    seizures = data.seizures_xlsx_path if workbook else data.seizures_csv_path
+    for kind, path in (
+        ("seizures", seizures),
+        ("clearance", data.clearance_path),
+        ("declarations", data.declarations_path),
+    ):
+        ingest(kind, path, store)
+    return data, store

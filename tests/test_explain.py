@@ -10,14 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import typer
+from factories import demo_store
 from PIL import Image
 from typer.testing import CliRunner
 
 from riskscore import cli_report
-from riskscore.features.ingest import ingest
 from riskscore.models.case_file import case_file, read_declaration, waterfall_png
 from riskscore.settings import Settings, get_settings
-from riskscore.synth import generate
 from riskscore.training import tracking
 from riskscore.training.job import run_training
 
@@ -26,14 +25,7 @@ from riskscore.training.job import run_training
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A small demo store and a registered model, MLflow in tmp."""
     root = tmp_path_factory.mktemp("explain")
-    data = generate(root / "data", declarations=8_000, seed=3)
-    store = root / "store"
-    for kind, path in (
-        ("seizures", data.seizures_csv_path),
-        ("clearance", data.clearance_path),
-        ("declarations", data.declarations_path),
-    ):
-        ingest(kind, path, store)
+    data, store = demo_store(root, declarations=8_000, seed=3)
     mlruns = root / "mlruns"
     tracking_uri = f"sqlite:///{mlruns / 'mlflow.db'}"
     settings = Settings(store_dir=store, mlruns_dir=mlruns, tracking_uri=tracking_uri)

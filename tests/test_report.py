@@ -15,13 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer
+from factories import demo_store
 from PIL import Image
 from typer.testing import CliRunner
 
 from riskscore import cli_report
-from riskscore.features.ingest import ingest
 from riskscore.settings import Settings, get_settings
-from riskscore.synth import generate
 from riskscore.training import tracking
 from riskscore.training.job import run_training
 from riskscore.training.report import SECTION_IDS, logged_report, render_report, write_report
@@ -102,14 +101,7 @@ def parse(html: str) -> Tables:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """Demo data -> store -> a registered model (MLflow in tmp) -> its report, logged."""
     root = tmp_path_factory.mktemp("report")
-    data = generate(root / "data", declarations=20_000, seed=7)
-    store = root / "store"
-    for kind, path in (
-        ("seizures", data.seizures_xlsx_path),
-        ("clearance", data.clearance_path),
-        ("declarations", data.declarations_path),
-    ):
-        ingest(kind, path, store)
+    data, store = demo_store(root, declarations=20_000, seed=7, workbook=True)
     mlruns = root / "mlruns"
     tracking_uri = f"sqlite:///{mlruns / 'mlflow.db'}"
     settings = Settings(store_dir=store, mlruns_dir=mlruns, tracking_uri=tracking_uri)

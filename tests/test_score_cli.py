@@ -7,12 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from factories import demo_store
 
-from riskscore.features.ingest import ingest
 from riskscore.features.registry import Criterion
 from riskscore.models.reasons import top_reasons
 from riskscore.settings import Settings
-from riskscore.synth import generate
 from riskscore.training import tracking
 from riskscore.training.job import run_training
 from riskscore.training.train import TrainConfig
@@ -24,14 +23,7 @@ BAD_ROW = 7  # position in the csv body: the file's line 9 (header is line 1)
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("score")
-    summary = generate(root / "data", declarations=5_000, seed=5)
-    store = root / "store"
-    for kind, path in (
-        ("seizures", summary.seizures_csv_path),
-        ("clearance", summary.clearance_path),
-        ("declarations", summary.declarations_path),
-    ):
-        ingest(kind, path, store)
+    summary, store = demo_store(root, declarations=5_000, seed=5)
     mlruns = root / "mlruns"
     run_training(store, Settings(mlruns_dir=mlruns), TrainConfig(valid_days=120))
     recent = pd.read_parquet(summary.clearance_path).tail(N_ROWS).reset_index(drop=True)
