@@ -192,7 +192,3 @@ def features_build(
 cli_train.register(app)
 cli_serve.register(app)
 cli_report.register(app)
-
-
-def main() -> None:  # pragma: no cover - console script entry for `python -m`
-    app()
