@@ -261,3 +261,20 @@ def test_metrics_count_requests_scores_and_channels(api, server, world):
     ]
     routes = {dict(k[1]).get("route") for k in after if k[0] == "riskscore_requests_total"}
     assert "other" in routes and not any("no-such-route" in str(r) for r in routes)
+
+
+def test_model_report_is_the_one_logged_for_the_served_version(api, world):
+    from riskscore.training.report import log_report
+
+    assert httpx.get(api.base_url.join("/v1/model/report")).status_code == 401  # no key
+    version = api.get("/v1/model").json()["version"]
+    missing = api.get("/v1/model/report")
+    assert missing.status_code == 404
+    assert f"riskscore report --model models:/customs-risk/{version}" in missing.json()["detail"]
+
+    run_id = world.registry().get_model_version("customs-risk", version).run_id
+    log_report(run_id, f"<html><body><h1>report of version {version}</h1></body></html>")
+    found = api.get("/v1/model/report")
+    assert found.status_code == 200
+    assert found.headers["content-type"].startswith("text/html")
+    assert f"report of version {version}" in found.text
