@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401 - pa.compute.local_timestamp
 import pyarrow.csv as pacsv
-import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from riskscore.features.errors import BadInputError
@@ -53,7 +53,7 @@ def read_raw(path: Path, sheet: str | None = None, kind: str | None = None) -> R
             case ".xlsx":
                 frame = _read_xlsx(path, sheet, kind)
             case ".jsonl" | ".ndjson":
-                frame = _drop_empty_rows(_numbered(_read_json_lines(path), first_row=1))
+                frame, malformed = _read_json_lines(path)
             case _:
                 raise BadInputError(
                     path, f"unsupported format {suffix or '(none)'}: use {', '.join(SUPPORTED)}"
@@ -136,10 +136,52 @@ def _arrow_csv(path: Path, use_threads: bool) -> tuple[pa.Table, list]:
     return table, malformed
 
 
-def _read_json_lines(path: Path) -> pd.DataFrame:
-    """One JSON object per line; every value as text (numbers keep their JSON spelling)."""
-    table = pajson.read_json(path)
-    return _to_text_frame(table, path)
+def _read_json_lines(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One JSON object per line, every value as text; a line that is not a JSON object is set
+    aside with its line number, like a malformed CSV row. Blank lines are not records."""
+    rows: list[dict] = []
+    numbers: list[int] = []
+    bad: list[tuple[int, str, str]] = []
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                bad.append((number, f"row: not valid JSON ({str(exc).split(':')[0]})", line))
+                continue
+            if not isinstance(record, dict):
+                bad.append((number, "row: not a JSON object", line))
+                continue
+            rows.append({str(k): _json_text(v) for k, v in record.items()})
+            numbers.append(number)
+    if bad and not rows:
+        raise BadInputError(path, f"no line is a JSON object (line {bad[0][0]}: {bad[0][1][5:]})")
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    frame = pd.DataFrame(
+        {name: pd.array([row.get(name) for row in rows], dtype="string") for name in names}
+    )
+    frame[SOURCE_ROW] = np.asarray(numbers, dtype="int64")
+    malformed = pd.DataFrame(
+        {
+            SOURCE_ROW: [b[0] for b in bad],
+            "reason": [b[1] for b in bad],
+            "text": [b[2].decode("utf-8", "replace").rstrip("\n")[:1000] for b in bad],
+        }
+    )
+    return frame, malformed
+
+
+def _json_text(value: object) -> str | None:
+    """A JSON value as the text a file cell would hold (nested values as JSON)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    return orjson.dumps(value).decode()
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

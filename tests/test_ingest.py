@@ -552,3 +552,18 @@ def test_cli_ingest_table_output_and_default_store(tmp_path, invoke, monkeypatch
     assert "reporting_country (1)" in result.stdout
     # no --store: RISKSCORE_STORE_DIR (set by the fixture) is used
     assert len(Store(tmp_path / "default-store").read("seizures")) == 2
+
+
+def test_json_lines_set_aside_lines_that_are_not_objects(tmp_path, store):
+    good = (
+        '{"id": "J1", "date": "2024-01-05", "reporting_country": "GB", "hs_code": "100630", '
+        '"origin_country": "EC", "declared_value": 1000}'
+    )
+    path = tmp_path / "lines.jsonl"
+    path.write_text("\n".join([good, "[1, 2]", "", good.replace("J1", "J2"), '{"id": oops']))
+    report = ingest("clearance", path, store, today=TODAY)
+    assert (report.rows_in, report.rows_accepted, report.rows_quarantined) == (4, 2, 2)
+    quarantine = read_quarantine(report)
+    assert quarantine["source_row"].tolist() == ["2", "5"]
+    assert quarantine["reasons"].tolist()[0] == "row: not a JSON object"
+    assert quarantine["reasons"].tolist()[1].startswith("row: not valid JSON")

@@ -394,6 +394,15 @@ def test_batch_refuses_unknown_types_and_unreadable_files(api, world):
         assert not rows and len(rejected) == 3
 
 
+def test_batch_json_lines_with_a_broken_line_answers_the_rest(api, world):
+    records = world.records(3)
+    body = ndjson_bytes(records[:2]) + b"[1, 2]\n" + ndjson_bytes(records[2:])
+    rows, rejected, summary = ndjson(batch(api, body, "application/x-ndjson"))
+    assert [r["id"] for r in rows] == [r["id"] for r in records]
+    assert rejected == [{"row": 3, "errors": "row: not a JSON object"}]
+    assert summary["summary"] == {"scored": 3, "rejected": 1}
+
+
 def test_batch_for_another_member_is_403(server, world):
     records = world.records(5)
     other = [r | {"id": r["id"] + "-FR", "reporting_country": "FR"} for r in records]
