@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from riskscore.features.linking import (
@@ -32,12 +33,16 @@ class History:
     label_counts: dict[str, int]
 
 
-def load_history(store: Store, link_config: LinkConfig | None = None) -> History:
+def load_history(
+    store: Store, link_config: LinkConfig | None = None, outcomes: pd.DataFrame | None = None
+) -> History:
     """Clearance records and labelled declarations as one table, with labels resolved.
 
     A record present in both keeps the member's own declaration (it carries the inspection
-    outcome). Labels: the inspection outcome where there is one, else 1 when a seizure links to
-    the record, else 0 (docs/labels.md).
+    outcome). `outcomes` are inspection results fed back through the API (declaration_id,
+    illicit, revenue_recovered); they label records that have no outcome of their own. Labels:
+    the inspection outcome where there is one, else 1 when a seizure links to the record, else
+    0 (docs/labels.md).
     """
     clearance = store.read("clearance")
     declared = store.read("declarations")
@@ -45,6 +50,7 @@ def load_history(store: Store, link_config: LinkConfig | None = None) -> History
     records = pd.concat([declared, clearance], ignore_index=True)
     records = records.drop(columns=[c for c in _BOOKKEEPING if c in records])
     records = records.sort_values(["date", "id"], kind="stable").reset_index(drop=True)
+    fed_back = _apply_outcomes(records, outcomes)
     seizures = store.read("seizures")
 
     links = None
@@ -52,14 +58,34 @@ def load_history(store: Store, link_config: LinkConfig | None = None) -> History
     if len(seizures) and len(records):
         links = link_seizures(seizures, records, link_config or LinkConfig())
         labels = labels_from_links(links.links)
-    outcomes = resolve_outcomes(records, labels)
-    records[LABEL] = outcomes.frame["label"].to_numpy()
-    records["label_source"] = outcomes.frame["label_source"].to_numpy()
-    records["link_method"] = outcomes.frame["link_method"].to_numpy()
-    counts = outcomes.counts()
+    resolved = resolve_outcomes(records, labels)
+    records[LABEL] = resolved.frame["label"].to_numpy()
+    records["label_source"] = resolved.frame["label_source"].to_numpy()
+    records["link_method"] = resolved.frame["link_method"].to_numpy()
+    counts = resolved.counts() | fed_back
     if links is not None:
         counts |= {f"seizures_{k}": v for k, v in links.counts().items()}
     return History(records, seizures, links, counts)
+
+
+def _apply_outcomes(records: pd.DataFrame, outcomes: pd.DataFrame | None) -> dict[str, int]:
+    """Write API-fed outcomes into `records` where a record has none; returns the counts."""
+    if outcomes is None or outcomes.empty:
+        return {"api_outcomes_applied": 0, "api_outcomes_without_record": 0}
+    if "illicit" not in records:
+        records["illicit"] = pd.Series(pd.NA, index=records.index, dtype="Int8")
+    if "revenue_recovered" not in records:
+        records["revenue_recovered"] = np.nan
+    by_id = outcomes.drop_duplicates("declaration_id").set_index("declaration_id")
+    found = records["id"].isin(by_id.index)
+    open_rows = found & records["illicit"].isna()
+    ids = records.loc[open_rows, "id"]
+    records.loc[open_rows, "illicit"] = by_id.loc[ids, "illicit"].to_numpy()
+    records.loc[open_rows, "revenue_recovered"] = by_id.loc[ids, "revenue_recovered"].to_numpy()
+    return {
+        "api_outcomes_applied": int(open_rows.sum()),
+        "api_outcomes_without_record": int((~by_id.index.isin(records["id"])).sum()),
+    }
 
 
 def build_feature_table(

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
     declaration_id TEXT PRIMARY KEY,
@@ -31,6 +33,15 @@ class Outcome:
 
 class OutcomeConflict(Exception):
     """An outcome for this declaration is already stored with different values."""
+
+
+def read_outcomes(path: Path) -> pd.DataFrame:
+    """Every stored outcome (empty when there is no store yet), for the next retraining."""
+    columns = ["declaration_id", "member", "illicit", "revenue_recovered", "inspection_date"]
+    if not path.exists():
+        return pd.DataFrame({c: [] for c in columns})
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return pd.read_sql_query(f"SELECT {', '.join(columns)} FROM outcomes", db)
 
 
 class OutcomeStore:

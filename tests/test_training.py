@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import factories
 import pytest
 from mlflow.tracking import MlflowClient
 
 from riskscore.features.dataset import load_history
 from riskscore.features.ingest import ingest
 from riskscore.features.store import Store
+from riskscore.serving.outcomes import Outcome, OutcomeStore, read_outcomes
 from riskscore.settings import Settings
 from riskscore.synth import generate
 from riskscore.training import tracking
@@ -149,3 +151,30 @@ def test_too_little_data_is_one_clear_line(store, mlruns, invoke):
     assert "Traceback" not in result.output
     missing = invoke("train", "--store", str(store.parent / "nowhere"))
     assert missing.exit_code == 2 and "no such store" in missing.stderr
+
+
+def test_outcomes_fed_back_through_the_api_label_the_next_training(tmp_path):
+    frame = factories.declarations(200, seed=21).drop(columns=["label"])
+    frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")
+    frame.to_csv(tmp_path / "clearance.csv", index=False)
+    store = tmp_path / "store"
+    ingest("clearance", tmp_path / "clearance.csv", store)
+    db = OutcomeStore(tmp_path / "outcomes.sqlite")
+    first, second = frame["id"].iloc[0], frame["id"].iloc[1]
+    db.add(
+        [
+            Outcome(first, "GB", 1, 250.0, "2024-12-01"),
+            Outcome(second, "GB", 0, None, "2024-12-01"),
+            Outcome("NOT-IN-STORE", "GB", 1, None, "2024-12-01"),
+        ]
+    )
+    db.close()
+
+    history = load_history(Store(store), outcomes=read_outcomes(tmp_path / "outcomes.sqlite"))
+    rows = history.declarations.set_index("id")
+    assert rows.loc[first, "label"] == 1 and rows.loc[first, "label_source"] == "inspection"
+    assert rows.loc[first, "revenue_recovered"] == 250.0
+    assert rows.loc[second, "label"] == 0 and rows.loc[second, "label_source"] == "inspection"
+    assert (rows["label_source"] == "inspection").sum() == 2
+    assert history.label_counts["api_outcomes_applied"] == 2
+    assert history.label_counts["api_outcomes_without_record"] == 1

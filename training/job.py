@@ -11,6 +11,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 
 from riskscore.features.dataset import load_history
 from riskscore.features.store import ROW_HASH, Store
@@ -55,8 +56,9 @@ def lineage(store: Store) -> dict:
     return {"store": str(store.root.resolve()), "files": files}
 
 
-def store_fingerprint(store: Store) -> str:
-    """A hash of the store's content (every stored row's content hash, by kind).
+def store_fingerprint(store: Store, outcomes: pd.DataFrame | None = None) -> str:
+    """A hash of the store's content (every stored row's content hash, by kind) and of the
+    outcomes fed back through the API.
 
     Re-ingesting a file that adds nothing leaves it unchanged, so a retraining job can tell
     whether there is anything new to learn from.
@@ -66,7 +68,18 @@ def store_fingerprint(store: Store) -> str:
         hashes = store.read(kind, columns=[ROW_HASH])[ROW_HASH].to_numpy(dtype="uint64")
         digest.update(kind.encode())
         digest.update(np.sort(hashes).tobytes())
+    if outcomes is not None and len(outcomes):
+        fed = pd.util.hash_pandas_object(outcomes, index=False).to_numpy(dtype="uint64")
+        digest.update(b"outcomes")
+        digest.update(np.sort(fed).tobytes())
     return digest.hexdigest()[:16]
+
+
+def fed_back_outcomes(settings: Settings) -> pd.DataFrame:
+    """Inspection outcomes posted to the scoring API (serving's outcome store)."""
+    from riskscore.serving.outcomes import read_outcomes
+
+    return read_outcomes(settings.outcomes_db)
 
 
 def log_result(result: TrainResult, store: Store, history_counts: dict, config: TrainConfig) -> str:
@@ -133,13 +146,14 @@ def run_training(
     """Train on the store and log one MLflow run; register the model unless told not to."""
     started = time.perf_counter()
     store = Store(store_dir)
-    history = load_history(store)
+    outcomes = fed_back_outcomes(settings)
+    history = load_history(store, outcomes=outcomes)
     config = config or TrainConfig()
     result = train(history, config)
     tracking.configure(settings)
     experiment_id = tracking.ensure_experiment(experiment, settings)
     with mlflow.start_run(experiment_id=experiment_id, run_name="train") as run:
-        fingerprint = store_fingerprint(store)
+        fingerprint = store_fingerprint(store, outcomes)
         mlflow.set_tags({"job": "train", "data_fingerprint": fingerprint})
         model_uri = log_result(result, store, history.label_counts, config)
         registered = None

@@ -39,7 +39,7 @@ from riskscore.models.risk_model import RiskModel
 from riskscore.settings import Settings
 from riskscore.training import tracking
 from riskscore.training.evaluate import evaluate_rows, precision_key, window
-from riskscore.training.job import log_result, store_fingerprint
+from riskscore.training.job import fed_back_outcomes, log_result, store_fingerprint
 from riskscore.training.train import TrainConfig, train
 
 
@@ -116,11 +116,12 @@ def retrain(
     if not store_dir.is_dir():
         raise RetrainError(f"{store_dir}: no such store; ingest data first")
     store = Store(store_dir)
-    history = load_history(store)
+    outcomes = fed_back_outcomes(settings)
+    history = load_history(store, outcomes=outcomes)
     labelled = history.declarations[history.declarations[LABEL].notna()]
     if labelled.empty:
         raise RetrainError(f"{store_dir}: no labelled declarations to learn from")
-    fingerprint = store_fingerprint(store)
+    fingerprint = store_fingerprint(store, outcomes)
 
     tracking.configure(settings)
     experiment_id = tracking.ensure_experiment(config.experiment, settings)
