@@ -35,16 +35,6 @@ def decay_rate(half_life_days: float | None) -> float:
     return 0.0 if not half_life_days else float(np.log(2.0) / half_life_days)
 
 
-def combine_keys(*columns: pd.Series) -> pd.Series:
-    """One hashable key per row from several key columns; <NA> in any column gives <NA>."""
-    if len(columns) == 1:
-        return columns[0].astype("string")
-    key = columns[0].astype("string")
-    for col in columns[1:]:
-        key = key + "|" + col.astype("string")
-    return key
-
-
 def asof_sums(
     event_keys: pd.Series,
     event_days: np.ndarray,
