@@ -59,16 +59,20 @@ def _ensure_model(settings: Settings) -> str:
         f"{outcome.registered.alias}: precision@5% {m['precision_at_5pct']:.3f} "
         f"(base rate {m['base_rate']:.3f}), recall@10% {m['recall_at_10pct']:.3f}"
     )
-    from riskscore.training.report import write_report
+    from riskscore.training.report import ReportError, write_report
 
-    with console.status("writing the analyst report"):
-        report = write_report(
-            f"models:/{settings.model_name}/{version}",
-            settings.store_dir,
-            settings.state_dir / "report.html",
-            settings,
-        )
-    console.print(f"analyst report: {report.path} (also served at /v1/model/report)")
+    try:
+        with console.status("writing the analyst report"):
+            report = write_report(
+                f"models:/{settings.model_name}/{version}",
+                settings.store_dir,
+                settings.state_dir / "report.html",
+                settings,
+            )
+    except ReportError as exc:  # too little data for a report is no reason not to serve
+        console.print(f"[yellow]no analyst report: {exc}[/]")
+    else:
+        console.print(f"analyst report: {report.path} (also served at /v1/model/report)")
     return version
 
 

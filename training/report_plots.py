@@ -310,7 +310,11 @@ def audit_scatter(table: pd.DataFrame, factor: float, title: str) -> bytes:
     table: label, selection_ratio, hit_ratio, declarations, flagged.
     """
     fig, ax = _figure(6.0, 5.0)
-    top = float(max(table["selection_ratio"].max(), table["hit_ratio"].max(), 2.0)) * 1.1
+    # A group with no offences, or a window without any, has no finite ratio: not plotted,
+    # and it must not decide the axes either.
+    ratios = table[["selection_ratio", "hit_ratio"]].to_numpy(dtype="float64")
+    finite = ratios[np.isfinite(ratios)]
+    top = max(float(finite.max()) if finite.size else 0.0, 2.0) * 1.1
     line = np.linspace(0, top, 50)
     ax.plot(line, line, color=GREY, linestyle="--", label="selected as often as hits justify")
     ax.plot(line, line * factor, color=RED, linestyle=":", label=f"flag line ({factor:g}x)")
