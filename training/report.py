@@ -28,11 +28,11 @@ from riskscore.training import report_sections as sections
 from riskscore.training.report_audit import Audit, AuditRule, audit
 from riskscore.training.report_card import model_card_section
 from riskscore.training.report_data import (
-    Evaluation,
     ReportError,
-    evaluate,
+    ScoredWindow,
     explain_sample,
     importance,
+    score_window,
 )
 from riskscore.training.report_html import page
 from riskscore.training.report_seizures import IntelConfig, seizure_intelligence
@@ -138,7 +138,7 @@ def render_report(
             lineage = store_lineage(store)
         labels = labels if labels is not None else history.label_counts
         step("scoring the evaluation window")
-        evaluation = evaluate(model, history, start, end)
+        evaluation = score_window(model, history, start, end)
         step("explaining a sample (SHAP)")
         explained = explain_sample(evaluation, sample, seed)
         step("seizure intelligence")
@@ -175,7 +175,7 @@ def render_report(
     return page(title, subtitle, sections.TITLES, body)
 
 
-def _audit(evaluation: Evaluation, history: History, rule: AuditRule | None) -> Audit:
+def _audit(evaluation: ScoredWindow, history: History, rule: AuditRule | None) -> Audit:
     """The audit of the window; a trader's size is its declarations up to the window's end."""
     rows = history.declarations
     known = rows[rows["date"] <= evaluation.end]

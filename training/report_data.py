@@ -33,7 +33,7 @@ def category_label(feature: str, value: object) -> str:
 
 
 @dataclass
-class Evaluation:
+class ScoredWindow:
     """The labelled declarations of a window, scored by the model with its state frozen at the
     window's first day (so no row sees its own outcome)."""
 
@@ -54,12 +54,12 @@ def default_window(model: RiskModel) -> tuple[pd.Timestamp, pd.Timestamp]:
         raise ReportError(f"the model's info has no {exc.args[0]}: give the window") from None
 
 
-def evaluate(
+def score_window(
     model: RiskModel,
     history: History,
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
-) -> Evaluation:
+) -> ScoredWindow:
     """Score the labelled declarations dated start..end (default: the validation window)."""
     if start is None or end is None:
         default_start, default_end = default_window(model)
@@ -79,7 +79,7 @@ def evaluate(
         raise ReportError(f"no offences from {start.date()} to {end.date()}: nothing to judge")
     frozen = model_as_of(model, history, start)
     scored = frozen.score(frame, explain="none")
-    return Evaluation(frozen, frame, label, revenue_of(frame), scored, start, end)
+    return ScoredWindow(frozen, frame, label, revenue_of(frame), scored, start, end)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,7 +95,7 @@ class Explained:
     matrix: np.ndarray  # the encoded model input
 
 
-def explain_sample(evaluation: Evaluation, size: int = 5000, seed: int = 7) -> Explained:
+def explain_sample(evaluation: ScoredWindow, size: int = 5000, seed: int = 7) -> Explained:
     """Exact TreeSHAP of up to `size` declarations drawn at random from the window."""
     n = len(evaluation.frame)
     rng = np.random.default_rng(seed)
@@ -229,7 +229,7 @@ def beeswarm_data(model: RiskModel, explained: Explained) -> tuple[np.ndarray, n
 # Performance at capacity.
 
 
-def capacity_curve(evaluation: Evaluation) -> pd.DataFrame:
+def capacity_curve(evaluation: ScoredWindow) -> pd.DataFrame:
     """precision / recall (and revenue when known) as the inspected share grows."""
     raw, label = evaluation.scored.raw, evaluation.label
     curve = precision_curve(raw, label)
@@ -241,7 +241,7 @@ def capacity_curve(evaluation: Evaluation) -> pd.DataFrame:
     return curve
 
 
-def channel_table(evaluation: Evaluation) -> pd.DataFrame:
+def channel_table(evaluation: ScoredWindow) -> pd.DataFrame:
     """Declarations, share and hit rate per control channel."""
     table = pd.DataFrame({"channel": evaluation.scored.channel, "label": evaluation.label})
     grouped = table.groupby("channel")["label"]
@@ -266,7 +266,7 @@ def _region(code: object) -> str:
     return region_of(None if pd.isna(code) else str(code))
 
 
-def segment_table(evaluation: Evaluation, segment: str, share: float) -> pd.DataFrame:
+def segment_table(evaluation: ScoredWindow, segment: str, share: float) -> pd.DataFrame:
     """Per segment: declarations, base rate, how many the top `share` selects, their hit rate."""
     labels = SEGMENTS[segment](evaluation.frame)
     table = by_segment(

@@ -12,8 +12,8 @@ from riskscore.training.metrics import CAPACITIES, at_capacity
 from riskscore.training.report_audit import Audit
 from riskscore.training.report_data import (
     SEGMENTS,
-    Evaluation,
     Explained,
+    ScoredWindow,
     beeswarm_data,
     by_criterion,
     capacity_curve,
@@ -158,7 +158,7 @@ def importance_section(
 # ---------------------------------------------------------------------------------------------
 
 
-def performance_section(model: RiskModel, evaluation: Evaluation | None) -> str:
+def performance_section(model: RiskModel, evaluation: ScoredWindow | None) -> str:
     title = TITLES["performance"]
     logged = model.info.get("metrics") or {}
     if evaluation is None:
@@ -280,7 +280,7 @@ def performance_section(model: RiskModel, evaluation: Evaluation | None) -> str:
     return section("performance", title, parts)
 
 
-def _is_validation_window(model: RiskModel, evaluation: Evaluation) -> bool:
+def _is_validation_window(model: RiskModel, evaluation: ScoredWindow) -> bool:
     info = model.info
     return str(evaluation.start.date()) == info.get("train_until") and str(
         evaluation.end.date()
