@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskscore.features.contracts import get_contract
 from riskscore.features.errors import BadInputError
-from riskscore.features.mapping import ColumnMapping, apply_mapping, extra_name, load_mapping
-from riskscore.features.readers import SOURCE_ROW, read_raw
+from riskscore.features.intake import read_checked
+from riskscore.features.mapping import ColumnMapping
 from riskscore.features.store import (
     INGESTED_AT,
     ROW_HASH,
@@ -28,7 +27,6 @@ from riskscore.features.store import (
     row_hash,
     utc_stamp,
 )
-from riskscore.features.validation import validate
 
 
 @dataclass
@@ -79,27 +77,14 @@ def ingest(
     """
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    contract = get_contract(kind)
     path = Path(path)
-    column_mapping = load_mapping(mapping) if isinstance(mapping, Path) else mapping
-    column_mapping = column_mapping or ColumnMapping()
-
-    raw_file = read_raw(path, sheet=sheet or column_mapping.sheet, kind=kind)
-    raw = raw_file.frame
-    mapped, ignored = apply_mapping(raw, contract, column_mapping, path)
-    checked = validate(
-        contract,
-        mapped,
-        date_formats=column_mapping.date_formats,
-        numeric_extras=tuple(extra_name(c) for c in column_mapping.extra_numbers),
-        today=today,
-    )
-    reasons = checked.rejected_reasons
-    accepted = checked.accepted  # indexed by position in `raw`
+    checked = read_checked(path, kind, mapping, sheet=sheet, today=today)
+    accepted = checked.accepted  # indexed by position in the file's rows
+    accepted[ROW_HASH] = row_hash(accepted, checked.contract.field_names)
 
     store = Store(store_dir)
-    accepted[ROW_HASH] = row_hash(accepted, contract.field_names)
     new, present, conflicts = _split_against_store(store, kind, accepted)
+    reasons = checked.reasons
     if len(conflicts):
         stored_in = conflicts[SOURCE_FILE].astype("string")
         conflict_reasons = "id: already stored with different content (from " + stored_in + ")"
@@ -108,10 +93,9 @@ def ingest(
     kind_dir = store.kind_dir(kind)
     stamp = utc_stamp()
     quarantine_file = None
-    rows_quarantined = len(reasons) + len(raw_file.malformed)
-    if rows_quarantined:
+    if len(reasons) or len(checked.malformed):
         quarantine_file = kind_dir / "quarantine" / f"{path.stem}-{stamp}.csv"
-        write_quarantine(quarantine_file, raw, reasons, raw_file.malformed, path)
+        checked.write_quarantine(quarantine_file, reasons)
     part_file = None
     if len(new):
         new = new.assign(
@@ -124,16 +108,16 @@ def ingest(
         kind=kind,
         source_file=str(path),
         source_sha256=file_sha256(path),
-        mapping_file=column_mapping.source,
-        rows_in=len(raw) + len(raw_file.malformed),
+        mapping_file=checked.mapping.source,
+        rows_in=checked.rows_in,
         rows_accepted=len(accepted) - len(conflicts),
-        rows_quarantined=rows_quarantined,
+        rows_quarantined=len(reasons) + len(checked.malformed),
         rows_new=len(new),
         rows_already_present=len(present),
         quarantine_file=str(quarantine_file) if quarantine_file else None,
         part_file=str(part_file) if part_file else None,
-        columns_ignored=ignored,
-        reasons_by_field=_count_fields(pd.concat([reasons, raw_file.malformed["reason"]])),
+        columns_ignored=checked.ignored,
+        reasons_by_field=_count_fields(pd.concat([reasons, checked.malformed["reason"]])),
         date_min=dates.min().date().isoformat() if len(dates) else None,
         date_max=dates.max().date().isoformat() if len(dates) else None,
         started_at=started_at,
@@ -161,37 +145,6 @@ def _split_against_store(
         **{SOURCE_FILE: stored.loc[seen.loc[~same, "id"], SOURCE_FILE].to_numpy()}
     )
     return new, seen[same], conflicts
-
-
-def write_quarantine(
-    target: Path, raw: pd.DataFrame, reasons: pd.Series, malformed: pd.DataFrame, path: Path
-) -> None:
-    """Rejected rows as they came, with source row and reasons first, in source order."""
-    rows = raw.loc[reasons.index]
-    ours = {"source_file", "source_row", "reasons", "raw_text"}
-    rows = rows.rename(columns={c: f"{c} (source)" for c in rows.columns if c in ours})
-    out = (
-        pd.concat(
-            [
-                pd.DataFrame(
-                    {"source_row": rows[SOURCE_ROW].to_numpy(), "reasons": reasons.to_numpy()}
-                ).join(rows.drop(columns=SOURCE_ROW).reset_index(drop=True)),
-                pd.DataFrame(
-                    {
-                        "source_row": malformed[SOURCE_ROW].to_numpy(),
-                        "reasons": malformed["reason"].to_numpy(),
-                        "raw_text": malformed["text"].to_numpy(),
-                    }
-                ),
-            ],
-            ignore_index=True,
-        )
-        .astype({"source_row": "int64"})
-        .sort_values("source_row")
-    )
-    out.insert(0, "source_file", path.name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(target, index=False)
 
 
 def _count_fields(reasons: pd.Series) -> dict[str, int]:

@@ -67,6 +67,15 @@ class Feature:
     categorical: bool = False
     unit: str = ""  # how the value reads in a sentence: "x", "%", "days", "USD/kg"...
 
+    def describe(self) -> dict[str, object]:
+        """What the API, the CLI and a run's feature_registry.json say of the feature."""
+        return {
+            "name": self.name,
+            "criterion": self.criterion.value,
+            "categorical": self.categorical,
+            "description": self.description,
+        }
+
 
 TRADER_ROLES = {"importer": "importer_id", "exporter": "exporter_id", "declarant": "declarant_id"}
 SEIZURE_CELLS = {
@@ -241,8 +250,6 @@ FEATURES: tuple[Feature, ...] = (
         for cell, what in SEIZURE_CELLS.items()
     ),
 )
-
-FEATURES_BY_NAME = {f.name: f for f in FEATURES}
 
 
 def extra_feature(column: str, categorical: bool) -> Feature:

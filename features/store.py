@@ -11,11 +11,14 @@ Parts are written to a temporary name and renamed, so a reader never sees half a
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -23,6 +26,19 @@ import pyarrow.parquet as pq
 
 from riskscore.features.contracts import empty_frame, get_contract
 
+KINDS = ("seizures", "clearance", "declarations")
+LINEAGE_KEYS = (
+    "kind",
+    "source_file",
+    "source_sha256",
+    "rows_in",
+    "rows_accepted",
+    "rows_quarantined",
+    "rows_new",
+    "date_min",
+    "date_max",
+    "started_at",
+)
 ROW_HASH = "_row_hash"
 SOURCE_FILE = "_source_file"
 INGESTED_AT = "_ingested_at"
@@ -44,9 +60,6 @@ class Store:
 
     def parts(self, kind: str) -> list[Path]:
         return sorted(self.kind_dir(kind).glob("part-*.parquet"))
-
-    def has(self, kind: str) -> bool:
-        return bool(self.parts(kind))
 
     def read(self, kind: str, columns: list[str] | None = None) -> pd.DataFrame:
         """All stored rows of a kind (an empty frame with the contract's columns if none)."""
@@ -78,6 +91,34 @@ class Store:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
         os.replace(tmp, path)
         return path
+
+    def lineage(self) -> dict:
+        """Every file ingested into the store: path, hash, rows, dates (from the ingest reports)."""
+        files = []
+        for kind in KINDS:
+            folder = self.root / kind / "reports"
+            for report in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+                data = json.loads(report.read_text())
+                files.append({key: data.get(key) for key in LINEAGE_KEYS})
+        return {"store": str(self.root.resolve()), "files": files}
+
+    def fingerprint(self, outcomes: pd.DataFrame | None = None) -> str:
+        """A hash of the store's content (every stored row's content hash, by kind) and of the
+        inspection outcomes fed back through the API.
+
+        Re-ingesting a file that adds nothing leaves it unchanged, so a retraining job can tell
+        whether there is anything new to learn from.
+        """
+        digest = hashlib.sha256()
+        for kind in KINDS:
+            hashes = self.read(kind, columns=[ROW_HASH])[ROW_HASH].to_numpy(dtype="uint64")
+            digest.update(kind.encode())
+            digest.update(np.sort(hashes).tobytes())
+        if outcomes is not None and len(outcomes):
+            fed = pd.util.hash_pandas_object(outcomes, index=False).to_numpy(dtype="uint64")
+            digest.update(b"outcomes")
+            digest.update(np.sort(fed).tobytes())
+        return digest.hexdigest()[:16]
 
 
 def _pandas_type(arrow_type: pa.DataType) -> object:

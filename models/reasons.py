@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from riskscore.features.hs_names import chapter_name, country_name
 from riskscore.features.registry import NEVER_DAYS, Feature
+
+if TYPE_CHECKING:
+    from riskscore.models.risk_model import RiskModel, Scored
 
 ROLE_NAMES = {"importer": "Importer", "exporter": "Exporter", "declarant": "Declarant"}
 
@@ -223,3 +228,38 @@ def top_reasons(
             )
         )
     return reasons
+
+
+def explained_reasons(
+    model: RiskModel,
+    declarations: Mapping[str, Sequence] | pd.DataFrame,
+    scored: Scored,
+    k: int,
+) -> dict[int, list[Reason]]:
+    """Row position -> its top-k reasons, for every row `scored` explained.
+
+    The one place reasons are put together: the API, batch files and case files give the
+    same declaration the same reasons.
+    """
+    if scored.contributions is None or scored.explained is None or k <= 0:
+        return {}
+    registry, names, features = model.registry, model.feature_names, scored.features
+    rows = scored.explained
+    out = {}
+    for row, declaration, contributions in zip(
+        rows, _records(declarations, rows), scored.contributions, strict=True
+    ):
+        values = {name: column[row] for name, column in features.items()}
+        out[int(row)] = top_reasons(contributions, registry, names, declaration, values, k)
+    return out
+
+
+def _records(
+    declarations: Mapping[str, Sequence] | pd.DataFrame, rows: Sequence[int]
+) -> list[dict[str, object]]:
+    """The declarations at `rows` as field -> value, None for a missing value (never pd.NA,
+    whose truth value is an error: the sentences test fields with `if value`)."""
+    if isinstance(declarations, pd.DataFrame):
+        part = declarations.iloc[rows].astype(object)
+        return part.where(part.notna(), None).to_dict("records")
+    return [{name: values[row] for name, values in declarations.items()} for row in rows]

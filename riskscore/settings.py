@@ -1,8 +1,11 @@
-"""Configuration from the environment (prefix RISKSCORE_) or a .env file."""
+"""Configuration from the environment (prefix RISKSCORE_) or a .env file.
+
+Read it as `Settings()` when a command or the server starts: never cached, so each command sees
+the environment as it is then.
+"""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +21,7 @@ class Settings(BaseSettings):
     mlruns_dir: Path = Path("mlruns")
     tracking_uri: str | None = None  # MLFLOW_TRACKING_URI also works; default: SQLite in mlruns/
     model_name: str = "customs-risk"
+    experiment: str = "customs-risk"  # MLflow experiment of training and retraining runs
     model_alias: str = "champion"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -26,7 +30,7 @@ class Settings(BaseSettings):
     max_request_bytes: int = 5_000_000  # JSON bodies of /v1/score and /v1/outcomes
     max_upload_bytes: int = 500_000_000  # bodies of /v1/score/batch
     max_declarations: int = 1000  # per /v1/score request; use /v1/score/batch for more
-    top_k: int = 5  # reasons per declaration
+    top_k: int = 5  # reasons per declaration when a request does not say
 
     @property
     def keys_file(self) -> Path:
@@ -43,8 +47,3 @@ class Settings(BaseSettings):
     @property
     def model_cache_dir(self) -> Path:
         return self.state_dir / "model-cache"
-
-
-@cache
-def get_settings() -> Settings:
-    return Settings()

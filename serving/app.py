@@ -21,19 +21,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from riskscore.features.contracts import CLEARANCE
 from riskscore.features.errors import BadInputError
-from riskscore.features.mapping import ColumnMapping, apply_mapping
-from riskscore.features.readers import read_raw
-from riskscore.features.validation import validate
+from riskscore.features.intake import read_checked
+from riskscore.features.outcomes import Outcome, OutcomeConflict, OutcomeStore
+from riskscore.models import registry
+from riskscore.reports.build import logged_report
 from riskscore.serving.audit import AuditLog
 from riskscore.serving.keys import ApiKey, KeyStore
 from riskscore.serving.metrics import Metrics, RequestLimitAndMetrics
 from riskscore.serving.model_holder import Loaded, ModelHolder
-from riskscore.serving.outcomes import Outcome, OutcomeConflict, OutcomeStore
 from riskscore.serving.schemas import MAX_TOP_K, OutcomesRequest, ScoreRequest, ScoreResponse
 from riskscore.serving.scoring import answers, batch_answers, columns_of
-from riskscore.settings import Settings, get_settings
-from riskscore.training import tracking
-from riskscore.training.report import logged_report
+from riskscore.settings import Settings
 
 log = logging.getLogger("riskscore.serving")
 
@@ -66,8 +64,8 @@ class JSONAnswer(Response):
 
 def create_app(settings: Settings | None = None, holder: ModelHolder | None = None) -> FastAPI:
     """The FastAPI application, wired to its settings (one app per process, or per test)."""
-    settings = settings or get_settings()
-    tracking.configure(settings)
+    settings = settings or Settings()
+    registry.configure(settings)
     holder = holder or ModelHolder(settings)
     keys = KeyStore(settings.keys_file)
     audit = AuditLog(settings.audit_dir)
@@ -384,23 +382,15 @@ def _validated_upload(
     body: bytes, suffix: str, loaded: Loaded
 ) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """Upload -> (accepted declarations, [(row, reasons)]), through the ingestion contract."""
+    numeric = tuple(c for c, cat in loaded.model.pipeline.state_.extras.items() if not cat)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(body)
         try:
-            raw = read_raw(path)
-            numeric = tuple(c for c, cat in loaded.model.pipeline.state_.extras.items() if not cat)
-            mapped, _ = apply_mapping(raw.frame, CLEARANCE, ColumnMapping(), path)
+            checked = read_checked(path, CLEARANCE, numeric_extras=numeric)
         except BadInputError as exc:
             # Shaped like every other 422, and without the server's temporary path.
             problem = exc.problem.replace(str(path), "the upload")
             error = {"type": "unreadable_upload", "loc": ("body",), "msg": problem, "input": None}
             raise RequestValidationError([error]) from None
-    checked = validate(CLEARANCE, mapped, numeric_extras=numeric)
-    rows = raw.frame["_source_row"]
-    rejected = [(int(rows[i]), str(r)) for i, r in checked.rejected_reasons.items()]
-    rejected += [
-        (int(r), str(why))
-        for r, why in zip(raw.malformed["_source_row"], raw.malformed["reason"], strict=True)
-    ]
-    return checked.accepted.reset_index(drop=True), sorted(rejected)
+    return checked.accepted.reset_index(drop=True), checked.rejected()

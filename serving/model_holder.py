@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from riskscore.models import registry
 from riskscore.models.risk_model import RiskModel
 from riskscore.settings import Settings
 
@@ -44,13 +45,6 @@ class Status:
     refused_versions: dict[str, str] = field(default_factory=dict)
 
 
-_NOT_FOUND = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")  # no such model, no such alias
-
-
-class NoModelError(LookupError):
-    """The registry answered, but no version has the alias."""
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -69,34 +63,16 @@ class ModelHolder:
 
     # -- registry ------------------------------------------------------------------------------
 
-    def _alias_version(self) -> str:
-        from mlflow.exceptions import MlflowException
-        from mlflow.tracking import MlflowClient
-
-        try:
-            return str(MlflowClient().get_model_version_by_alias(self.name, self.alias).version)
-        except MlflowException as exc:
-            if exc.error_code in _NOT_FOUND:
-                raise NoModelError(
-                    f"the registry has no version of {self.name} with alias {self.alias} "
-                    "(train one: riskscore train)"
-                ) from exc
-            raise
-
     def _registry_failed(self, exc: Exception) -> None:
         """Record why the registry gave no version: unreachable, or reachable but empty."""
-        self.status.registry_reachable = isinstance(exc, NoModelError)
-        reason = str(exc) if isinstance(exc, NoModelError) else f"{type(exc).__name__}: {exc}"
+        self.status.registry_reachable = isinstance(exc, registry.NoVersionError)
+        reason = (
+            str(exc) if isinstance(exc, registry.NoVersionError) else f"{type(exc).__name__}: {exc}"
+        )
         self.status.last_error = f"registry: {reason}"[:500]
 
     def _fetch(self, version: str) -> RiskModel:
-        import mlflow.pyfunc
-
-        pyfunc = mlflow.pyfunc.load_model(f"models:/{self.name}/{version}")
-        model = pyfunc.unwrap_python_model().model
-        if not isinstance(model, RiskModel):
-            raise TypeError(f"version {version} is not a riskscore model")
-        return model
+        return registry.load_model(f"models:/{self.name}/{version}")
 
     @staticmethod
     def _check(model: RiskModel) -> None:
@@ -159,7 +135,7 @@ class ModelHolder:
     def refresh(self) -> bool:
         """Load the alias's version if it is not the one served; True when a swap happened."""
         self.status.last_check = _now()
-        version = self._alias_version()
+        version = registry.version_for_alias(self.name, self.alias)
         self.status.registry_reachable = True
         current = self.current
         if current is not None and current.version == version and current.source == "registry":

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import pandas as pd
 
-from riskscore.models.reasons import top_reasons
+from riskscore.models.reasons import explained_reasons
 from riskscore.models.risk_model import RiskModel
 
 BATCH_CHUNK = 20_000
@@ -29,17 +29,10 @@ def answers(
     """One answer per declaration; reasons for the rows `explain` selects (all/flagged/none)."""
     scored = model.score(declarations, explain=explain if top_k > 0 else "none")
     ids = [str(v) for v in declarations["id"]]
-    features = scored.features
-    explained = {}
-    if scored.contributions is not None and scored.explained is not None:
-        registry, names = model.registry, model.feature_names
-        rows = scored.explained
-        for row, declaration, contributions in zip(
-            rows, _records(declarations, rows), scored.contributions, strict=True
-        ):
-            values = {name: column[row] for name, column in features.items()}
-            reasons = top_reasons(contributions, registry, names, declaration, values, top_k)
-            explained[int(row)] = [r.to_dict() for r in reasons]
+    explained = {
+        row: [r.to_dict() for r in reasons]
+        for row, reasons in explained_reasons(model, declarations, scored, top_k).items()
+    }
     base = round(model.base_value, 6)
     out = []
     for i, identifier in enumerate(ids):
@@ -54,17 +47,6 @@ def answers(
             answer["reasons"] = explained[i]
         out.append(answer)
     return out
-
-
-def _records(
-    declarations: Mapping[str, Sequence] | pd.DataFrame, rows: Sequence[int]
-) -> list[dict[str, object]]:
-    """The declarations at `rows` as field -> value, None for a missing value (never pd.NA,
-    whose truth value is an error: the sentences test fields with `if value`)."""
-    if isinstance(declarations, pd.DataFrame):
-        part = declarations.iloc[rows].astype(object)
-        return part.where(part.notna(), None).to_dict("records")
-    return [{name: values[row] for name, values in declarations.items()} for row in rows]
 
 
 def batch_answers(

@@ -14,10 +14,10 @@ from factories import demo_store
 from PIL import Image
 from typer.testing import CliRunner
 
-from riskscore import cli_report
-from riskscore.models.case_file import case_file, read_declaration, waterfall_png
-from riskscore.settings import Settings, get_settings
-from riskscore.training import tracking
+from riskscore.cli import report as cli_report
+from riskscore.models import registry
+from riskscore.reports.case_file import case_file, read_declaration, waterfall_png
+from riskscore.settings import Settings
 from riskscore.training.job import run_training
 
 
@@ -39,13 +39,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     # mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI; undone after this module.
     with pytest.MonkeyPatch.context() as env:
         env.setenv("MLFLOW_TRACKING_URI", tracking_uri)
-        outcome = run_training(store, settings)
-        assert outcome.registered is not None
-        tracking.configure(settings)
+        run = run_training(store, settings)
+        assert run.registered is not None
+        registry.configure(settings)
         yield {
             "settings": settings,
-            "uri": f"models:/{settings.model_name}/{outcome.registered.version}",
-            "model": tracking.load_model(outcome.registered.uri),
+            "uri": f"models:/{settings.model_name}/{run.registered.version}",
+            "model": registry.load_model(run.registered.uri),
             "file": data.declarations_path,
             "declarations": declarations,
             "rice_id": str(rice["id"].iloc[-1]),
@@ -58,12 +58,10 @@ def explain_cli(trained, monkeypatch, tmp_path):
     monkeypatch.setenv("RISKSCORE_MLRUNS_DIR", str(settings.mlruns_dir))
     monkeypatch.setenv("RISKSCORE_TRACKING_URI", str(settings.tracking_uri))
     monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
     app = typer.Typer()
     app.callback()(lambda: None)
     cli_report.register(app)
     yield lambda *args: CliRunner().invoke(app, list(args), env={"COLUMNS": "250"})
-    get_settings.cache_clear()
 
 
 def test_explain_prints_the_reasons_and_writes_a_waterfall(explain_cli, trained, tmp_path):

@@ -14,7 +14,6 @@ from riskscore.features.errors import BadInputError
 from riskscore.features.ingest import ingest
 from riskscore.features.mapping import ColumnMapping
 from riskscore.features.store import Store
-from riskscore.settings import Settings
 
 TODAY = date(2024, 6, 1)
 
@@ -544,7 +543,6 @@ def test_cli_ingest_json_report_and_idempotent_rerun(tmp_path, run_cli):
 
 def test_cli_ingest_table_output_and_default_store(tmp_path, invoke, monkeypatch):
     monkeypatch.setenv("RISKSCORE_STORE_DIR", str(tmp_path / "default-store"))
-    monkeypatch.setattr("riskscore.cli.get_settings", lambda: Settings())
     write_records(tmp_path / "in.xlsx")
     result = invoke("ingest", "seizures", "in.xlsx")
     assert result.exit_code == 0, result.output

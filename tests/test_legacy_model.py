@@ -17,8 +17,8 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 
+from riskscore.models.registry import load_model
 from riskscore.models.risk_model import RiskModel
-from riskscore.training.tracking import load_model
 
 LEGACY = Path(__file__).parent / "data" / "legacy_model"
 

@@ -19,12 +19,12 @@ from factories import demo_store
 from PIL import Image
 from typer.testing import CliRunner
 
-from riskscore import cli_report
-from riskscore.settings import Settings, get_settings
-from riskscore.training import tracking
+from riskscore.cli import report as cli_report
+from riskscore.models import registry
+from riskscore.reports.audit import AuditRule, disparity_table
+from riskscore.reports.build import SECTION_IDS, logged_report, render_report, write_report
+from riskscore.settings import Settings
 from riskscore.training.job import run_training
-from riskscore.training.report import SECTION_IDS, logged_report, render_report, write_report
-from riskscore.training.report_audit import AuditRule, disparity_table
 
 # Planted pattern (docs/demo-data.md) -> features any of which should rank in the top 15.
 PATTERN_FEATURES = {
@@ -112,15 +112,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         trained = run_training(store, settings)
         assert trained.registered is not None
         uri = f"models:/{settings.model_name}/{trained.registered.version}"
-        outcome = write_report(uri, store, root / "report.html", settings, log=True)
+        written = write_report(uri, store, root / "report.html", settings, log=True)
         yield {
             "root": root,
             "store": store,
             "settings": settings,
             "registered": trained.registered,
             "uri": uri,
-            "outcome": outcome,
-            "html": outcome.path.read_text(encoding="utf-8"),
+            "written": written,
+            "html": written.path.read_text(encoding="utf-8"),
         }
 
 
@@ -160,7 +160,7 @@ BROWSER_ERRORS = re.compile(r"Uncaught|Failed to load resource|:CONSOLE\(|net::E
 def test_report_renders_in_headless_chromium(demo, tmp_path):
     if shutil.which("chromium") is None:
         pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
-    report = demo["outcome"].path
+    report = demo["written"].path
     shot = tmp_path / "report.png"
     taken = _chromium(
         f"--screenshot={shot}", "--window-size=1400,6000", report.as_uri(), profile=tmp_path / "p1"
@@ -252,16 +252,16 @@ def test_performance_reproduces_the_metrics_logged_at_training(demo):
 
 
 def test_report_is_logged_to_the_model_run_for_serving(demo):
-    outcome, registered = demo["outcome"], demo["registered"]
-    assert outcome.logged and outcome.model.run_id == registered.run_id
-    tracking.configure(demo["settings"])
+    written, registered = demo["written"], demo["registered"]
+    assert written.logged and written.model.run_id == registered.run_id
+    registry.configure(demo["settings"])
     assert logged_report(registered.name, registered.version) == demo["html"]
     assert logged_report(registered.name, "999") is None
 
 
 def test_report_without_the_history_keeps_every_section(demo):
-    tracking.configure(demo["settings"])
-    model = tracking.load_model(demo["uri"])
+    registry.configure(demo["settings"])
+    model = registry.load_model(demo["uri"])
     html = render_report(model, None)
     page = parse(html)
     assert page.sections == list(SECTION_IDS)
@@ -298,12 +298,10 @@ def report_cli(demo, monkeypatch):
     monkeypatch.setenv("RISKSCORE_STORE_DIR", str(settings.store_dir))
     monkeypatch.setenv("RISKSCORE_MLRUNS_DIR", str(settings.mlruns_dir))
     monkeypatch.setenv("RISKSCORE_TRACKING_URI", str(settings.tracking_uri))
-    get_settings.cache_clear()
     app = typer.Typer()
     app.callback()(lambda: None)
     cli_report.register(app)
     yield lambda *args: CliRunner().invoke(app, list(args))
-    get_settings.cache_clear()
 
 
 def test_cli_report_writes_the_html(report_cli, tmp_path):

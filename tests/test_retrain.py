@@ -13,13 +13,15 @@ from mlflow.tracking import MlflowClient
 from riskscore.features.dataset import load_history
 from riskscore.features.ingest import ingest
 from riskscore.features.store import Store
+from riskscore.models import registry
+from riskscore.models.window import score_window
 from riskscore.settings import Settings
 from riskscore.synth import generate
 from riskscore.training import tracking
-from riskscore.training.evaluate import evaluate_rows, window
+from riskscore.training.config import TrainConfig
+from riskscore.training.evaluate import judge
 from riskscore.training.job import run_training
 from riskscore.training.retrain import Decision, RetrainConfig, retrain
-from riskscore.training.train import TrainConfig
 
 CUT = "2025-07-01"  # the champion knows the data before this day
 MODEL = "customs-risk"
@@ -51,10 +53,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     base = root / "base"
     _ingest(early, base / "store")
-    outcome = run_training(
+    result = run_training(
         base / "store", Settings(mlruns_dir=base / "mlruns"), TrainConfig(valid_days=90)
     )
-    assert outcome.registered is not None and outcome.registered.alias == "champion"
+    assert result.registered is not None and result.registered.alias == "champion"
     return {"full": full, "early": early, "base": base}
 
 
@@ -68,7 +70,7 @@ def world(demo, tmp_path, monkeypatch) -> dict:
     _ingest(demo["full"], store)
     monkeypatch.setenv("RISKSCORE_MLRUNS_DIR", str(mlruns))
     settings = Settings(mlruns_dir=mlruns)
-    tracking.configure(settings)
+    registry.configure(settings)
     return {"store": store, "settings": settings}
 
 
@@ -84,13 +86,13 @@ def _registry() -> dict[str, list[str]]:
 
 
 def test_a_better_challenger_is_promoted_once(world):
-    outcome = retrain(world["store"], world["settings"], RetrainConfig(margin=-1.0))
-    assert outcome.decision is Decision.PROMOTED and outcome.exit_code == 0
-    assert (outcome.champion_before, outcome.champion_after) == ("1", "2")
+    result = retrain(world["store"], world["settings"], RetrainConfig(margin=-1.0))
+    assert result.decision is Decision.PROMOTED and result.exit_code == 0
+    assert (result.champion_before, result.champion_after) == ("1", "2")
     assert _registry() == {"1": [], "2": ["champion"]}
     # judged out of time for both: E starts no earlier than the old champion's state date
-    assert outcome.eval_from >= CUT
-    assert outcome.challenger_metrics and outcome.champion_metrics
+    assert result.eval_from >= CUT
+    assert result.challenger_metrics and result.champion_metrics
 
     again = retrain(world["store"], world["settings"], RetrainConfig(margin=-1.0))
     assert again.decision is Decision.KEPT and again.exit_code == 3
@@ -100,23 +102,23 @@ def test_a_better_challenger_is_promoted_once(world):
 
 def test_a_challenger_short_of_the_margin_is_kept_and_not_stacked(world):
     config = RetrainConfig(margin=1.0)  # precision can never gain a whole point
-    outcome = retrain(world["store"], world["settings"], config)
-    assert outcome.decision is Decision.KEPT and outcome.exit_code == 3
-    assert outcome.new_version == "2"
+    result = retrain(world["store"], world["settings"], config)
+    assert result.decision is Decision.KEPT and result.exit_code == 3
+    assert result.new_version == "2"
     assert _registry() == {"1": ["champion"], "2": ["challenger"]}
 
     # Both models were judged on the same rows with the same function as `evaluate`.
     history = load_history(Store(world["store"]))
-    rows = window(history.declarations, pd.Timestamp(outcome.eval_from), None)
-    champion = tracking.load_model(f"models:/{MODEL}/1")
-    assert evaluate_rows(champion, rows).metrics == pytest.approx(outcome.champion_metrics)
+    champion = registry.load_model(f"models:/{MODEL}/1")
+    scored = score_window(champion, history, pd.Timestamp(result.eval_from))
+    assert judge(scored).metrics == pytest.approx(result.champion_metrics)
 
     # The decision and both sides' metrics are in the run.
-    run = MlflowClient().get_run(outcome.run_id)
+    run = MlflowClient().get_run(result.run_id)
     assert run.data.tags["decision"] == "kept"
     assert run.data.tags["champion_after"] == "1"
     for side in ("champion", "challenger"):
-        metrics = getattr(outcome, f"{side}_metrics")
+        metrics = getattr(result, f"{side}_metrics")
         assert run.data.metrics[f"holdout.{side}.precision_at_5pct"] == pytest.approx(
             metrics["precision_at_5pct"]
         )
@@ -160,10 +162,10 @@ def test_the_first_model_becomes_champion(demo, tmp_path, invoke, monkeypatch):
     _ingest(demo["full"], store)
     first = invoke("retrain", "--store", str(store), "--json")
     assert first.exit_code == 0, first.output
-    outcome = json.loads(first.stdout)
-    assert (outcome["decision"], outcome["new_version"]) == ("promoted", "1")
+    result = json.loads(first.stdout)
+    assert (result["decision"], result["new_version"]) == ("promoted", "1")
     second = invoke("retrain", "--store", str(store))
     assert second.exit_code == 3, second.output
     assert second.stdout.startswith("kept")
-    tracking.configure(Settings(mlruns_dir=tmp_path / "mlruns"))
+    registry.configure(Settings(mlruns_dir=tmp_path / "mlruns"))
     assert _registry() == {"1": ["champion"]}

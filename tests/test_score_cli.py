@@ -10,11 +10,11 @@ import pytest
 from factories import demo_store
 
 from riskscore.features.registry import Criterion
+from riskscore.models import registry
 from riskscore.models.reasons import top_reasons
 from riskscore.settings import Settings
-from riskscore.training import tracking
+from riskscore.training.config import TrainConfig
 from riskscore.training.job import run_training
-from riskscore.training.train import TrainConfig
 
 N_ROWS = 400
 BAD_ROW = 7  # position in the csv body: the file's line 9 (header is line 1)
@@ -75,8 +75,8 @@ def test_scores_and_reasons_are_the_models_own(env, tmp_path, invoke):
     scored = pd.read_parquet(tmp_path / "out.parquet")
     assert not (tmp_path / "out.quarantine.csv").exists()
 
-    tracking.configure(Settings(mlruns_dir=env["mlruns"]))
-    model = tracking.load_model("models:/customs-risk@champion")
+    registry.configure(Settings(mlruns_dir=env["mlruns"]))
+    model = registry.load_model("models:/customs-risk@champion")
     declarations = env["recent"].assign(date=pd.to_datetime(env["recent"]["date"]))
     direct = model.score(declarations, explain="all")
     assert scored["score"].to_numpy() == pytest.approx(direct.score, abs=1e-6)

@@ -24,12 +24,12 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from riskscore.features.ingest import ingest
+from riskscore.models import registry
+from riskscore.models.registry import list_versions
 from riskscore.settings import Settings
 from riskscore.synth import generate
-from riskscore.training import tracking
+from riskscore.training.config import TrainConfig
 from riskscore.training.job import run_training
-from riskscore.training.train import TrainConfig
-from riskscore.training.versions import list_versions
 
 PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
 MLFLOW = Path(sys.executable).parent / "mlflow"
@@ -170,11 +170,11 @@ def test_train_register_and_load_by_alias_over_a_postgres_server(server, postgre
     assert not (tmp_path / "unused-mlruns").exists()  # nothing went to the embedded store
     # A second version of the same run's model: the registry makes it the challenger.
     logged = MlflowClient().get_model_version(settings.model_name, "1").source
-    second = tracking.register(logged, settings.model_name, first.run_id)
+    second = registry.register(logged, settings.model_name, first.run_id)
     assert (second.version, second.alias) == ("2", "challenger")
 
-    tracking.configure(settings)
-    model = tracking.load_model(f"models:/{settings.model_name}@champion")
+    registry.configure(settings)
+    model = registry.load_model(f"models:/{settings.model_name}@champion")
     assert model.info["metrics"] == pytest.approx(first.metrics)
     recent = pd.read_parquet(summary.clearance_path).tail(200)
     scored = model.score(recent.assign(date=pd.to_datetime(recent["date"])), explain="none")

@@ -11,11 +11,11 @@ from mlflow.tracking import MlflowClient
 
 from riskscore.features.dataset import load_history
 from riskscore.features.ingest import ingest
+from riskscore.features.outcomes import Outcome, OutcomeStore, read_outcomes
 from riskscore.features.store import Store
-from riskscore.serving.outcomes import Outcome, OutcomeStore, read_outcomes
+from riskscore.models import registry
 from riskscore.settings import Settings
 from riskscore.synth import generate
-from riskscore.training import tracking
 from riskscore.training.train import TrainConfig, train
 
 VALID_DAYS = 120  # about 1,000 declarations and 28 offences at this size
@@ -96,16 +96,17 @@ def test_train_registers_champion_then_challenger_and_evaluates(store, mlruns, i
     table = invoke("models", "list")
     assert "champion" in table.stdout and "challenger" in table.stdout
 
-    # The run holds lineage, the feature registry, the plots and the model.
-    tracking.configure(Settings(mlruns_dir=mlruns))
+    # The run holds lineage, the feature registry and the evaluation tables.
+    registry.configure(Settings(mlruns_dir=mlruns))
     client = MlflowClient()
     names = {a.path for a in client.list_artifacts(trained["run_id"])}
     for expected in (
         "lineage.json",
         "feature_registry.json",
-        "calibration.png",
-        "shap_summary.png",
-        "precision_at_capacity.png",
+        "calibration.csv",
+        "shap_importance.csv",
+        "precision_at_capacity.csv",
+        "segments_hs2.csv",
     ):
         assert expected in names
     lineage = json.loads(

@@ -22,6 +22,7 @@ import pandas as pd
 from riskscore.features.dataset import load_history
 from riskscore.features.ingest import ingest
 from riskscore.features.store import Store
+from riskscore.models import registry
 from riskscore.settings import Settings
 from riskscore.training import tracking
 from riskscore.training.job import log_result
@@ -157,7 +158,7 @@ def _run(
     per_seed = [r.metrics for r in results]
     metrics = {k: statistics.fmean(m[k] for m in per_seed) for k in per_seed[0]}
     first = results[0]
-    outcome = BenchmarkResult(
+    result = BenchmarkResult(
         metrics=metrics,
         per_seed=per_seed,
         published=published_table(data_dir / "README.md"),
@@ -178,34 +179,33 @@ def _run(
         importance=first.importance,
     )
     if log:
-        outcome.run_id = _log(outcome, first, store, history.label_counts, base, settings)
-    outcome.seconds = time.perf_counter() - started
-    return outcome
+        result.run_id = _log(result, first, store, history.label_counts, settings)
+    result.seconds = time.perf_counter() - started
+    return result
 
 
 def _log(
-    outcome: BenchmarkResult,
+    result: BenchmarkResult,
     first: TrainResult,
     store: Store,
     label_counts: dict,
-    config: TrainConfig,
     settings: Settings,
 ) -> str:
-    tracking.configure(settings)
-    experiment_id = tracking.ensure_experiment(EXPERIMENT, settings)
+    registry.configure(settings)
+    experiment_id = tracking.ensure_experiment(settings, EXPERIMENT)
     with mlflow.start_run(experiment_id=experiment_id, run_name="benchmark-kcs") as run:
         mlflow.set_tags({"job": "benchmark", "benchmark": "kcs"})
-        mlflow.log_param("seeds", ",".join(map(str, outcome.config["seeds"])))
-        log_result(first, store, label_counts, config)
-        mlflow.log_metrics({f"mean.{k}": v for k, v in outcome.metrics.items()})
-        for i, seed_metrics in enumerate(outcome.per_seed):
+        mlflow.log_param("seeds", ",".join(map(str, result.config["seeds"])))
+        log_result(first, store, label_counts)
+        mlflow.log_metrics({f"mean.{k}": v for k, v in result.metrics.items()})
+        for i, seed_metrics in enumerate(result.per_seed):
             mlflow.log_metrics({f"seeds.{k}": seed_metrics[k] for k in HEADLINE}, step=i)
         mlflow.log_metrics(
             {
                 f"published.{model.lower().replace(' ', '_')}.{k}": v
-                for model, row in outcome.published.items()
+                for model, row in result.published.items()
                 for k, v in row.items()
             }
         )
-        tracking.log_json(outcome.to_dict(), "benchmark.json")
+        tracking.log_json(result.to_dict(), "benchmark.json")
     return run.info.run_id

@@ -1,29 +1,25 @@
 """Evaluate any registered model on any window of labelled declarations, as serving would.
 
-The rows are scored by `RiskModel.score`, the path a scoring request takes. The model's own
-feature state is used for a window after its state date; for a window that starts earlier, the
-state is refrozen from the records before the window (`model_as_of`), so no row sees its own
-outcome or later seizures and the figures stay out of time.
+The window is scored by `models.window.score_window`: `RiskModel.score`, the path a scoring
+request takes, with the feature state refrozen at the window start when the window begins
+before the model's state date, so the figures stay out of time.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from riskscore.features.dataset import History, load_history
-from riskscore.features.pipeline import LABEL, FeaturePipeline
+from riskscore.features.dataset import load_history
 from riskscore.features.store import Store
+from riskscore.models.metrics import at_capacity, by_segment, precision_key, top_mask
 from riskscore.models.risk_model import RiskModel
-from riskscore.training.metrics import at_capacity, by_segment, top_mask
-from riskscore.training.train import revenue_of
+from riskscore.models.window import ScoredWindow, WindowError, score_window
 
 SEGMENTS = ("hs2", "origin_country", "transport_mode")
-MIN_ROWS = 50
 
 
 class EvaluationError(Exception):
@@ -57,68 +53,30 @@ class Evaluation:
         }
 
 
-def model_as_of(model: RiskModel, history: History, as_of: pd.Timestamp) -> RiskModel:
-    """The model with its feature state refrozen from the records dated before `as_of`.
-
-    Booster, encoder, calibration and thresholds are unchanged. The registered model carries a
-    state that already holds the validation window's outcomes and seizures; scoring that window
-    with it would let rows see their own labels. Refrozen at the window start, the validation
-    metrics logged at training are reproduced exactly.
-    """
-    declarations, seizures = history.declarations, history.seizures
-    pipeline = FeaturePipeline(model.pipeline.config).fit(
-        declarations[declarations["date"] < as_of], seizures[seizures["date"] < as_of], as_of
-    )
-    return dataclasses.replace(model, pipeline=pipeline)
-
-
-def evaluate_rows(model: RiskModel, declarations: pd.DataFrame, share: float = 0.05) -> Evaluation:
-    """Score labelled declarations with the model and judge the ranking at capacity.
+def judge(window: ScoredWindow, share: float = 0.05) -> Evaluation:
+    """The window's ranking judged at capacity: precision, recall, revenue, PR-AUC, Brier.
 
     Ranking uses the raw score (calibration only relabels it, and its plateaus would tie rows).
     Segment tables use the top `share` of the window.
     """
-    if len(declarations) == 0:
-        raise EvaluationError("no labelled declarations in the window")
-    label = declarations[LABEL].to_numpy(dtype="float64")
-    scored = model.score(declarations, explain="none")
-    revenue = revenue_of(declarations)
-    found = at_capacity(scored.raw, label, revenue)
+    scored, label = window.scored, window.label
+    found = at_capacity(scored.raw, label, window.revenue)
     gate = precision_key(share)
     if gate not in found:
         found[gate] = float(label[top_mask(scored.raw, share)].mean())
     found["brier"] = float(np.mean((scored.score - label) ** 2))
     # scored.features maps feature name -> values (a frame or plain arrays alike).
     columns = pd.DataFrame({name: np.asarray(scored.features[name]) for name in SEGMENTS})
-    segments = {name: by_segment(columns, scored.raw, label, name, share) for name in SEGMENTS}
-    dates = declarations["date"]
+    dates = window.frame["date"]
     return Evaluation(
         date_from=str(dates.min().date()),
         date_to=str(dates.max().date()),
-        rows=len(declarations),
+        rows=len(window.frame),
         positives=int(label.sum()),
         metrics=found,
-        segments=segments,
+        segments={name: by_segment(columns, scored.raw, label, name, share) for name in SEGMENTS},
+        note=window.note,
     )
-
-
-def precision_key(share: float) -> str:
-    """The metric name of precision at an inspected share (as `metrics.at_capacity` names it)."""
-    return f"precision_at_{share * 100:g}pct"
-
-
-def window(
-    declarations: pd.DataFrame,
-    date_from: pd.Timestamp | None,
-    date_to: pd.Timestamp | None,
-) -> pd.DataFrame:
-    """Labelled declarations dated from `date_from` to `date_to`, both included."""
-    rows = declarations[declarations[LABEL].notna()]
-    if date_from is not None:
-        rows = rows[rows["date"] >= pd.Timestamp(date_from)]
-    if date_to is not None:
-        rows = rows[rows["date"] <= pd.Timestamp(date_to)]
-    return rows
 
 
 def evaluate(
@@ -138,33 +96,7 @@ def evaluate(
     history = load_history(Store(store_dir))
     if date_from is None and model.info.get("state_as_of"):
         date_from = pd.Timestamp(model.info["state_as_of"])
-    rows = window(history.declarations, date_from, date_to)
-    span = _span(history.declarations)
-    if len(rows) < MIN_ROWS:
-        raise EvaluationError(
-            f"the window {_day(date_from)} to {_day(date_to)} holds {len(rows)} labelled "
-            f"declarations (need at least {MIN_ROWS}; the store spans {span}): "
-            "choose --from/--to"
-        )
-    if rows[LABEL].sum() == 0:
-        raise EvaluationError("the window has no positive declaration: precision is undefined")
-    start = rows["date"].min()
-    state_as_of = model.info.get("state_as_of")
-    if state_as_of and start < pd.Timestamp(state_as_of):
-        result = evaluate_rows(model_as_of(model, history, start), rows)
-        result.note = (
-            f"the window starts before {state_as_of}, the date of the model's feature state: "
-            f"it was scored with the state refrozen at {start.date()}"
-        )
-        return result
-    return evaluate_rows(model, rows)
-
-
-def _span(declarations: pd.DataFrame) -> str:
-    if declarations.empty:
-        return "nothing"
-    return f"{declarations['date'].min().date()} to {declarations['date'].max().date()}"
-
-
-def _day(value: pd.Timestamp | None) -> str:
-    return str(pd.Timestamp(value).date()) if value is not None else "(open)"
+    try:
+        return judge(score_window(model, history, date_from, date_to))
+    except WindowError as exc:
+        raise EvaluationError(f"{exc} (--from/--to)") from None

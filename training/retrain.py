@@ -7,7 +7,7 @@ One run:
 2. A challenger learns from the `window_days` before E (the last `valid_days` of them for early
    stopping and calibration), so E is out of time for both models.
 3. Champion and challenger score the same rows of E with the same function
-   (`evaluate.evaluate_rows`, the serving path); the challenger is promoted only when its
+   (`models.window.score_window`, the serving path); the challenger is promoted only when its
    precision at `capacity` is at least the champion's plus `margin`. With no champion yet, the
    challenger becomes champion.
 4. The challenger's feature state is refreshed with E (it serves with the latest statistics),
@@ -33,14 +33,20 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from riskscore.features.dataset import History, load_history
+from riskscore.features.outcomes import read_outcomes
 from riskscore.features.pipeline import LABEL
 from riskscore.features.store import Store
+from riskscore.models import registry
+from riskscore.models.metrics import precision_key
 from riskscore.models.risk_model import RiskModel
+from riskscore.models.window import labelled as labelled_window
+from riskscore.models.window import score_window
 from riskscore.settings import Settings
 from riskscore.training import tracking
-from riskscore.training.evaluate import evaluate_rows, precision_key, window
-from riskscore.training.job import fed_back_outcomes, log_result, store_fingerprint
-from riskscore.training.train import TrainConfig, train
+from riskscore.training.config import RetrainConfig
+from riskscore.training.evaluate import judge
+from riskscore.training.job import log_result
+from riskscore.training.train import train
 
 
 class Decision(StrEnum):
@@ -56,29 +62,8 @@ class RetrainError(Exception):
     """The job cannot run (no store, too little data...); the message says why."""
 
 
-@dataclass(frozen=True)
-class RetrainConfig:
-    """Windows and the promotion gate."""
-
-    window_days: int = 365  # declarations the challenger learns from, its validation included
-    eval_days: int = 60  # the most recent out-of-time window both models are judged on
-    valid_days: int = 60  # the challenger's early-stopping and calibration window
-    margin: float = 0.01  # precision points the challenger must gain to be promoted
-    capacity: float = 0.05  # inspected share the gate compares precision at
-    min_eval_rows: int = 100
-    min_eval_positives: int = 5
-    experiment: str = "customs-risk"
-    train: TrainConfig = field(default_factory=TrainConfig)
-
-    def __post_init__(self) -> None:
-        if self.window_days <= self.valid_days:
-            raise ValueError("window_days must be longer than valid_days")
-        if not 0 < self.capacity < 1:
-            raise ValueError("capacity is a share of declarations, between 0 and 1")
-
-
 @dataclass
-class RetrainOutcome:
+class RetrainResult:
     """What the job decided and why."""
 
     decision: Decision
@@ -102,9 +87,23 @@ class RetrainOutcome:
         return {k: v for k, v in self.__dict__.items()} | {"exit_code": self.exit_code}
 
 
+@dataclass
+class _Inputs:
+    """What one run works on: the store's history, the champion and the window E."""
+
+    store: Store
+    history: History
+    fingerprint: str
+    champion_version: str | None
+    champion: RiskModel | None
+    eval_from: pd.Timestamp
+    eval_to: pd.Timestamp
+    eval_rows: pd.DataFrame  # the labelled declarations of E
+
+
 def retrain(
     store_dir: Path, settings: Settings, config: RetrainConfig | None = None, force: bool = False
-) -> RetrainOutcome:
+) -> RetrainResult:
     """Run the job once; see the module docstring. Raises on failure (nothing registered).
 
     `force` judges again data that an earlier run already judged against the same champion
@@ -112,89 +111,96 @@ def retrain(
     """
     started = time.perf_counter()
     config = config or RetrainConfig()
-    store_dir = Path(store_dir)
+    registry.configure(settings)
+    inputs = _inputs(Path(store_dir), settings, config)
+    experiment_id = tracking.ensure_experiment(settings)
+    result = RetrainResult(
+        decision=Decision.KEPT,
+        reason="",
+        run_id="",
+        fingerprint=inputs.fingerprint,
+        champion_before=inputs.champion_version,
+        champion_after=inputs.champion_version,
+        eval_from=str(inputs.eval_from.date()),
+        eval_to=str(inputs.eval_to.date()),
+    )
+    skip = _skip_reason(config, experiment_id, inputs, force)
+    with mlflow.start_run(experiment_id=experiment_id, run_name="retrain") as run:
+        result.run_id = run.info.run_id
+        _log_start(result, config, skipped=bool(skip))
+        if skip:
+            result.reason = skip
+            _record(result)
+        else:
+            try:
+                _challenge(result, inputs, config, settings.model_name)
+            except Exception as exc:
+                mlflow.set_tags({"decision": Decision.FAILED.value, "error": str(exc)[:500]})
+                raise
+        result.seconds = time.perf_counter() - started
+        mlflow.log_metric("seconds.total", result.seconds)
+    return result
+
+
+def _inputs(store_dir: Path, settings: Settings, config: RetrainConfig) -> _Inputs:
+    """The store's labelled history, the champion, and E: the most recent `eval_days`, cut to
+    start no earlier than the champion's state date."""
     if not store_dir.is_dir():
         raise RetrainError(f"{store_dir}: no such store; ingest data first")
     store = Store(store_dir)
-    outcomes = fed_back_outcomes(settings)
+    outcomes = read_outcomes(settings.outcomes_db)
     history = load_history(store, outcomes=outcomes)
     labelled = history.declarations[history.declarations[LABEL].notna()]
     if labelled.empty:
         raise RetrainError(f"{store_dir}: no labelled declarations to learn from")
-    fingerprint = store_fingerprint(store, outcomes)
-
-    tracking.configure(settings)
-    experiment_id = tracking.ensure_experiment(config.experiment, settings)
     name = settings.model_name
-    champion_version = tracking.alias_version(name, tracking.CHAMPION)
+    champion_version = registry.alias_version(name, registry.CHAMPION)
     champion = None
     if champion_version is not None:
-        champion = tracking.load_model(f"models:/{name}/{champion_version}")
-
+        champion = registry.load_model(f"models:/{name}/{champion_version}")
     last_day = labelled["date"].max().normalize()
     eval_from = last_day - pd.Timedelta(days=config.eval_days - 1)
     if champion is not None and champion.info.get("state_as_of"):
         eval_from = max(eval_from, pd.Timestamp(champion.info["state_as_of"]))
-    eval_rows = window(labelled, eval_from, last_day)
+    return _Inputs(
+        store=store,
+        history=history,
+        fingerprint=store.fingerprint(outcomes),
+        champion_version=champion_version,
+        champion=champion,
+        eval_from=eval_from,
+        eval_to=last_day,
+        eval_rows=labelled_window(labelled, eval_from, last_day),
+    )
 
-    outcome = RetrainOutcome(
-        decision=Decision.KEPT,
-        reason="",
-        run_id="",
-        fingerprint=fingerprint,
-        champion_before=champion_version,
-        champion_after=champion_version,
-        eval_from=str(eval_from.date()),
-        eval_to=str(last_day.date()),
+
+def _log_start(result: RetrainResult, config: RetrainConfig, skipped: bool) -> None:
+    mlflow.set_tags(
+        {
+            "job": "retrain",
+            "data_fingerprint": result.fingerprint,
+            "champion_before": result.champion_before or "",
+            "skipped": str(skipped).lower(),
+        }
     )
-    skip = _skip_reason(
-        config, experiment_id, fingerprint, champion_version, eval_rows, eval_from, force
+    mlflow.log_params(
+        {
+            "window_days": config.window_days,
+            "eval_days": config.eval_days,
+            "valid_days": config.valid_days,
+            "margin": config.margin,
+            "capacity": config.capacity,
+            "eval_from": result.eval_from,
+            "eval_to": result.eval_to,
+        }
     )
-    with mlflow.start_run(experiment_id=experiment_id, run_name="retrain") as run:
-        outcome.run_id = run.info.run_id
-        mlflow.set_tags(
-            {
-                "job": "retrain",
-                "data_fingerprint": fingerprint,
-                "champion_before": champion_version or "",
-            }
-        )
-        mlflow.log_params(
-            {
-                "window_days": config.window_days,
-                "eval_days": config.eval_days,
-                "valid_days": config.valid_days,
-                "margin": config.margin,
-                "capacity": config.capacity,
-                "eval_from": outcome.eval_from,
-                "eval_to": outcome.eval_to,
-            }
-        )
-        mlflow.set_tag("skipped", str(bool(skip)).lower())
-        if skip:
-            outcome.reason = skip
-            _record(outcome)
-        else:
-            try:
-                _challenge(outcome, store, history, eval_rows, eval_from, champion, config, name)
-            except Exception as exc:
-                mlflow.set_tags({"decision": Decision.FAILED.value, "error": str(exc)[:500]})
-                raise
-        outcome.seconds = time.perf_counter() - started
-        mlflow.log_metric("seconds.total", outcome.seconds)
-    return outcome
 
 
 def _skip_reason(
-    config: RetrainConfig,
-    experiment_id: str,
-    fingerprint: str,
-    champion_version: str | None,
-    eval_rows: pd.DataFrame,
-    eval_from: pd.Timestamp,
-    force: bool,
+    config: RetrainConfig, experiment_id: str, inputs: _Inputs, force: bool
 ) -> str | None:
     """Why this run has nothing to do, or None."""
+    champion_version, fingerprint = inputs.champion_version, inputs.fingerprint
     if champion_version is not None and not force:
         done = MlflowClient().search_runs(
             [experiment_id],
@@ -210,30 +216,46 @@ def _skip_reason(
                 f"already judged: run {done[0].info.run_id} compared a challenger with champion "
                 f"v{champion_version} on the same data (fingerprint {fingerprint})"
             )
-    positives = int(eval_rows[LABEL].sum()) if len(eval_rows) else 0
-    if len(eval_rows) < config.min_eval_rows or positives < config.min_eval_positives:
+    rows = inputs.eval_rows
+    positives = int(rows[LABEL].sum()) if len(rows) else 0
+    if len(rows) < config.min_eval_rows or positives < config.min_eval_positives:
         return (
-            f"not enough new data to judge: {len(eval_rows)} labelled declarations "
-            f"({positives} positive) from {eval_from.date()}, the first day the champion has not "
-            f"seen; need {config.min_eval_rows} and {config.min_eval_positives}"
+            f"not enough new data to judge: {len(rows)} labelled declarations "
+            f"({positives} positive) from {inputs.eval_from.date()}, the first day the champion "
+            f"has not seen; need {config.min_eval_rows} and {config.min_eval_positives}"
         )
     return None
 
 
-def _challenge(
-    outcome: RetrainOutcome,
-    store: Store,
-    history: History,
-    eval_rows: pd.DataFrame,
-    eval_from: pd.Timestamp,
-    champion: RiskModel | None,
-    config: RetrainConfig,
-    name: str,
-) -> None:
-    """Train, judge, log and (last) register the challenger; fills `outcome`."""
+def _challenge(result: RetrainResult, inputs: _Inputs, config: RetrainConfig, name: str) -> None:
+    """Train, judge, log and (last) register the challenger; fills `result`."""
+    start = inputs.eval_from - pd.Timedelta(days=config.window_days)
+    train_config = replace(
+        config.train,
+        until=inputs.eval_from - pd.Timedelta(days=config.valid_days),
+        valid_days=config.valid_days,
+    )
+    trained = train(_rolling(inputs.history, start, inputs.eval_from), train_config)
+    challenger = trained.model
+    _judge(result, inputs, config, challenger)
+    _refresh_state(challenger, inputs.history, start, inputs.eval_rows)
+    challenger.info["holdout"] = {
+        "from": result.eval_from,
+        "to": result.eval_to,
+        "challenger": result.challenger_metrics,
+        "champion": result.champion_metrics,
+    }
+    model_uri = log_result(trained, inputs.store, inputs.history.label_counts)
+    _log_holdout("challenger", result.challenger_metrics)
+    _log_holdout("champion", result.champion_metrics)
+    _record(result)
+    _register(result, model_uri, name)
+
+
+def _rolling(history: History, start: pd.Timestamp, eval_from: pd.Timestamp) -> History:
+    """The history the challenger learns from: declarations of [start, eval_from)."""
     declarations = history.declarations
-    start = eval_from - pd.Timedelta(days=config.window_days)
-    rolling = History(
+    return History(
         declarations=declarations[
             (declarations["date"] >= start) & (declarations["date"] < eval_from)
         ],
@@ -241,60 +263,53 @@ def _challenge(
         links=history.links,
         label_counts=history.label_counts,
     )
-    train_config = replace(
-        config.train,
-        until=eval_from - pd.Timedelta(days=config.valid_days),
-        valid_days=config.valid_days,
-    )
-    result = train(rolling, train_config)
-    challenger = result.model
+
+
+def _judge(
+    result: RetrainResult, inputs: _Inputs, config: RetrainConfig, challenger: RiskModel
+) -> None:
+    """Both models on the same rows of E, by the same function; the gate decides."""
+
+    def metrics(model: RiskModel) -> dict[str, float]:
+        window = score_window(
+            model, inputs.history, inputs.eval_from, inputs.eval_to, config.min_eval_rows
+        )
+        return judge(window, config.capacity).metrics
 
     gate = precision_key(config.capacity)
-    judged_challenger = evaluate_rows(challenger, eval_rows, config.capacity)
-    outcome.challenger_metrics = judged_challenger.metrics
-    if champion is None:
-        outcome.decision = Decision.PROMOTED
-        outcome.reason = "no champion yet: the first model becomes champion"
-    else:
-        judged_champion = evaluate_rows(champion, eval_rows, config.capacity)
-        outcome.champion_metrics = judged_champion.metrics
-        ours, theirs = judged_challenger.metrics[gate], judged_champion.metrics[gate]
-        better = ours >= theirs + config.margin
-        outcome.decision = Decision.PROMOTED if better else Decision.KEPT
-        outcome.reason = (
-            f"challenger {gate} {ours:.4f} vs champion {theirs:.4f} "
-            f"({'>=' if better else '<'} champion + margin {config.margin:g})"
-        )
+    result.challenger_metrics = metrics(challenger)
+    if inputs.champion is None:
+        result.decision = Decision.PROMOTED
+        result.reason = "no champion yet: the first model becomes champion"
+        return
+    result.champion_metrics = metrics(inputs.champion)
+    ours, theirs = result.challenger_metrics[gate], result.champion_metrics[gate]
+    better = ours >= theirs + config.margin
+    result.decision = Decision.PROMOTED if better else Decision.KEPT
+    result.reason = (
+        f"challenger {gate} {ours:.4f} vs champion {theirs:.4f} "
+        f"({'>=' if better else '<'} champion + margin {config.margin:g})"
+    )
 
-    _refresh_state(challenger, history, start, eval_rows)
-    challenger.info["holdout"] = {
-        "from": outcome.eval_from,
-        "to": outcome.eval_to,
-        "challenger": judged_challenger.metrics,
-        "champion": outcome.champion_metrics,
-    }
-    model_uri = log_result(result, store, history.label_counts, train_config)
-    _log_holdout("challenger", judged_challenger.metrics)
-    _log_holdout("champion", outcome.champion_metrics)
-    _record(outcome)
 
-    # Last: the version appears and the alias moves only once everything else succeeded.
-    alias = tracking.CHAMPION if outcome.decision is Decision.PROMOTED else tracking.CHALLENGER
-    registered = tracking.register(
+def _register(result: RetrainResult, model_uri: str, name: str) -> None:
+    """Last: the version appears and the alias moves only once everything else succeeded."""
+    alias = registry.CHAMPION if result.decision is Decision.PROMOTED else registry.CHALLENGER
+    registered = registry.register(
         model_uri,
         name,
-        outcome.run_id,
+        result.run_id,
         alias=alias,
-        tags={"data_fingerprint": outcome.fingerprint, "decision": outcome.decision.value},
+        tags={"data_fingerprint": result.fingerprint, "decision": result.decision.value},
     )
-    outcome.new_version = registered.version
-    if outcome.decision is Decision.PROMOTED:
-        outcome.champion_after = registered.version
+    result.new_version = registered.version
+    if result.decision is Decision.PROMOTED:
+        result.champion_after = registered.version
     mlflow.set_tags(
         {
             "registered_version": registered.version,
             "alias": alias,
-            "champion_after": outcome.champion_after or "",
+            "champion_after": result.champion_after or "",
         }
     )
 
@@ -314,12 +329,12 @@ def _log_holdout(who: str, metrics: dict[str, float]) -> None:
     mlflow.log_metrics({f"holdout.{who}.{k}": v for k, v in metrics.items()})
 
 
-def _record(outcome: RetrainOutcome) -> None:
+def _record(result: RetrainResult) -> None:
     """The decision as run tags (the champion tag is final only once registration is done)."""
     mlflow.set_tags(
         {
-            "decision": outcome.decision.value,
-            "reason": outcome.reason[:500],
-            "champion_after": outcome.champion_after or "",
+            "decision": result.decision.value,
+            "reason": result.reason[:500],
+            "champion_after": result.champion_after or "",
         }
     )

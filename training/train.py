@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import lightgbm as lgb
 import numpy as np
@@ -18,69 +18,15 @@ import pandas as pd
 
 from riskscore.features.contracts import declaration_records
 from riskscore.features.dataset import History
-from riskscore.features.pipeline import LABEL, FeatureConfig, FeaturePipeline
+from riskscore.features.pipeline import LABEL, FeaturePipeline
+from riskscore.models import metrics
 from riskscore.models.risk_model import Calibrator, CategoryEncoder, Channels, RiskModel
-from riskscore.training import metrics
+from riskscore.training.config import TrainConfig
 from riskscore.training.oof import oof_features
-
-TRAIN_STATS = ("pit", "oof")
-IMBALANCE = ("none", "sqrt")
 
 
 class TrainingError(Exception):
     """Training cannot go on (too little data, no positives...); the message says why."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """What to train on and how."""
-
-    until: pd.Timestamp | None = None  # first day of validation; default: valid_days before the end
-    valid_days: int = 60
-    seed: int = 7
-    red_share: float = 0.05
-    yellow_share: float = 0.10
-    random_share: float = 0.01
-    # Shaped for exact TreeSHAP within the serving budget: its cost grows with trees x leaves x
-    # depth^2 (bench/RESULTS.md has the trade-off measured on the KCS benchmark).
-    learning_rate: float = 0.1
-    num_leaves: int = 15
-    min_child_samples: int = 50
-    max_rounds: int = 500
-    early_stopping_rounds: int = 50
-    # Outcome statistics of the training rows: strict point in time ("pit") or out of fold
-    # inside the training window ("oof", training.oof). oof ties on KCS and wins on the demo
-    # data (docs/training.md, bench/RESULTS.md).
-    train_stats: str = "oof"
-    oof_folds: int = 5
-    # Class imbalance: "none", or "sqrt" for scale_pos_weight = sqrt(negatives / positives).
-    # "sqrt" lost on KCS and on the demo data (docs/training.md); ranking needs no reweighting
-    # and the isotonic calibration maps scores to probabilities either way.
-    imbalance: str = "none"
-    feature_config: FeatureConfig = field(default_factory=FeatureConfig)
-
-    def __post_init__(self) -> None:
-        if self.train_stats not in TRAIN_STATS:
-            raise ValueError(f"train_stats must be one of {TRAIN_STATS}, got {self.train_stats!r}")
-        if self.imbalance not in IMBALANCE:
-            raise ValueError(f"imbalance must be one of {IMBALANCE}, got {self.imbalance!r}")
-
-    def params(self) -> dict:
-        return {
-            "objective": "binary",
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_child_samples": self.min_child_samples,
-            "feature_fraction": 0.8,
-            "bagging_fraction": 0.8,
-            "bagging_freq": 1,
-            "cat_smooth": 10.0,
-            "seed": self.seed,
-            "deterministic": True,
-            "force_col_wise": True,
-            "num_threads": 0,
-            "verbose": -1,
-        }
 
 
 @dataclass
@@ -210,7 +156,7 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
     model = RiskModel(pipeline, encoder, booster, calibrator, channels, names, info)
 
     score_valid = calibrator(raw_valid)
-    revenue = revenue_of(split.valid)
+    revenue = metrics.revenue_of(split.valid)
     found = metrics.at_capacity(raw_valid, y_valid, revenue)
     found["brier"] = float(np.mean((score_valid - y_valid) ** 2))
     found["best_iteration"] = float(booster.current_iteration())
@@ -252,13 +198,6 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
         best_iteration=booster.current_iteration(),
         seconds=seconds,
     )
-
-
-def revenue_of(frame: pd.DataFrame) -> np.ndarray | None:
-    """Revenue recovered per row, or None where the data carries none."""
-    if "revenue_recovered" not in frame or frame["revenue_recovered"].isna().all():
-        return None
-    return frame["revenue_recovered"].to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _jsonable(value: object) -> object:

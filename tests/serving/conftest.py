@@ -25,10 +25,10 @@ from mlflow.tracking import MlflowClient
 from riskscore.features.contracts import declaration_records
 from riskscore.features.ingest import ingest
 from riskscore.features.store import Store
+from riskscore.models import registry
 from riskscore.models.risk_model import RiskModel
 from riskscore.serving.keys import KeyStore
 from riskscore.settings import Settings
-from riskscore.training import tracking
 
 RISKSCORE = Path(sys.executable).parent / "riskscore"
 MODEL = "customs-risk"
@@ -91,14 +91,14 @@ class World:
 
     def registry(self) -> MlflowClient:
         """The session's MLflow registry, configured in this process."""
-        tracking.configure(self.settings)
+        registry.configure(self.settings)
         return MlflowClient()
 
     def load_model(self, version: str) -> RiskModel:
         """A registered version, loaded as serving loads it."""
         import mlflow.pyfunc
 
-        tracking.configure(self.settings)
+        registry.configure(self.settings)
         pyfunc = mlflow.pyfunc.load_model(f"models:/{MODEL}/{version}")
         return pyfunc.unwrap_python_model().model
 
@@ -228,10 +228,10 @@ def world(tmp_path_factory) -> World:
         ("declarations", "declarations.parquet"),
     ):
         ingest(kind, data / name, settings.store_dir)
-    outcome = run_training(settings.store_dir, settings)
-    assert outcome.registered is not None and outcome.registered.alias == "champion"
+    run = run_training(settings.store_dir, settings)
+    assert run.registered is not None and run.registered.alias == "champion"
 
-    world = World(root, settings, {}, {}, outcome.registered.version, "")
+    world = World(root, settings, {}, {}, run.registered.version, "")
     key, key_id, printed = _create_key(root, world.env(), MEMBER)
     world.keys[MEMBER], world.key_ids[MEMBER], world.cli_output = key, key_id, printed
     store = KeyStore(settings.keys_file)

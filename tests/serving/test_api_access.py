@@ -264,7 +264,7 @@ def test_metrics_count_requests_scores_and_channels(api, server, world):
 
 
 def test_model_report_is_the_one_logged_for_the_served_version(api, world):
-    from riskscore.training.report import log_report
+    from riskscore.reports.build import log_report
 
     assert httpx.get(api.base_url.join("/v1/model/report")).status_code == 401  # no key
     version = api.get("/v1/model").json()["version"]

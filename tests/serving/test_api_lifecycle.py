@@ -19,6 +19,7 @@ import mlflow
 import mlflow.pyfunc
 import pytest
 
+from riskscore.models import registry
 from riskscore.models.pyfunc import ARTIFACT, RiskPyfunc, save_risk_model
 from riskscore.models.risk_model import RiskModel
 from riskscore.training import tracking
@@ -46,8 +47,8 @@ def wait_for(check, what: str, timeout: float = 30):  # noqa: ANN001, ANN201
 
 def register_artifact(world, artifact: Path) -> str:
     """Log `artifact` as the model of a new run and register it (challenger); its version."""
-    tracking.configure(world.settings)
-    experiment = tracking.ensure_experiment("serving-tests", world.settings)
+    registry.configure(world.settings)
+    experiment = tracking.ensure_experiment(world.settings, "serving-tests")
     with mlflow.start_run(experiment_id=experiment) as run:
         info = mlflow.pyfunc.log_model(
             name="model",
@@ -55,7 +56,7 @@ def register_artifact(world, artifact: Path) -> str:
             artifacts={ARTIFACT: str(artifact)},
             pip_requirements=["riskscore"],
         )
-    return tracking.register(info.model_uri, MODEL, run.info.run_id, alias="challenger").version
+    return registry.register(info.model_uri, MODEL, run.info.run_id, alias="challenger").version
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +95,8 @@ def test_hot_swap_under_load_fails_no_request(server, world, second_version):
             thread.start()
         try:
             wait_for(lambda: all(len(run) >= 3 for run in runs), "the load to start")
-            tracking.configure(world.settings)
-            tracking.promote(MODEL, second_version)
+            registry.configure(world.settings)
+            registry.promote(MODEL, second_version)
             wait_for(
                 lambda: any(
                     a[0] == 200 and a[1]["model"]["version"] == second_version
@@ -148,7 +149,7 @@ def test_versions_that_cannot_serve_are_refused(server, world, tmp_path):
         try:
             for artifact, words in ((corrupt, "unpickl"), (unscoreable, "feature")):
                 version = register_artifact(world, artifact)
-                tracking.promote(MODEL, version)
+                registry.promote(MODEL, version)
                 info = wait_for(
                     lambda v=version: (
                         (i := served(client))["last_error"]
@@ -165,7 +166,7 @@ def test_versions_that_cannot_serve_are_refused(server, world, tmp_path):
                 ready = httpx.get(server.url + "/readyz").json()
                 assert ready["model"]["version"] == good and ready["last_error"]
         finally:
-            tracking.promote(MODEL, good)
+            registry.promote(MODEL, good)
         # Back on the served version: nothing is wrong any more.
         wait_for(lambda: served(client)["last_error"] is None, "last_error to clear")
         assert served(client)["version"] == good

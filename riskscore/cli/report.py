@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -11,22 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from riskscore.console import console, fail, out
-from riskscore.settings import get_settings
-
-ModelOption = Annotated[
-    str | None,
-    typer.Option(
-        "--model",
-        help="Model URI: models:/NAME@ALIAS, models:/NAME/VERSION or runs:/ID/model "
-        "(default: models:/<RISKSCORE_MODEL_NAME>@champion).",
-    ),
-]
-
-
-def _model_uri(model: str | None) -> str:
-    settings = get_settings()
-    return model or f"models:/{settings.model_name}@{settings.model_alias}"
+from riskscore.cli.console import console, fail, out
+from riskscore.cli.options import ModelOption, StoreOption, model_uri, settings, store_dir
 
 
 def _day(value: str | None, option: str) -> datetime | None:
@@ -38,18 +23,10 @@ def _day(value: str | None, option: str) -> datetime | None:
         raise fail(f"{option} {value!r}: give a date as YYYY-MM-DD") from None
 
 
-def _quiet_mlflow() -> None:
-    # MLflow draws a tqdm bar for every artifact it fetches; noise on an analyst's terminal.
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-
 def report(
     out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")],
     model: ModelOption = None,
-    store: Annotated[
-        Path | None,
-        typer.Option("--store", help="Store directory (default: RISKSCORE_STORE_DIR)."),
-    ] = None,
+    store: StoreOption = None,
     log: Annotated[
         bool, typer.Option("--log/--no-log", help="Log report.html to the model version's run.")
     ] = True,
@@ -62,20 +39,18 @@ def report(
     ] = None,
 ) -> None:
     """Write the analyst report (self-contained HTML) for one model version."""
-    from riskscore.training.report import ReportError, write_report
+    from riskscore.reports.build import ReportError, write_report
 
-    _quiet_mlflow()
-    settings = get_settings()
-    uri = _model_uri(model)
-    store_dir = store or settings.store_dir
+    current = settings()
+    uri = model_uri(model, current)
     first, last = _day(start, "--from"), _day(until, "--until")
     try:
         with console.status("report") as status:
-            outcome = write_report(
+            written = write_report(
                 uri,
-                store_dir,
+                store_dir(store, current, must_exist=False),
                 out_file,
-                settings,
+                current,
                 log=log,
                 start=first,
                 end=last,
@@ -83,10 +58,10 @@ def report(
             )
     except ReportError as exc:
         raise fail(str(exc)) from None
-    ref = outcome.model
+    ref = written.model
     name = f"{ref.name} v{ref.version}" if ref.name else ref.uri
-    out.print(f"wrote {outcome.path} ({outcome.path.stat().st_size / 1e6:.1f} MB) for {name}")
-    if outcome.logged:
+    out.print(f"wrote {written.path} ({written.path.stat().st_size / 1e6:.1f} MB) for {name}")
+    if written.logged:
         out.print(f"logged as report.html in MLflow run {ref.run_id}")
     elif log:
         out.print("[yellow]not logged:[/] the model URI names no MLflow run")
@@ -106,25 +81,20 @@ def explain(
 ) -> None:
     """Explain one declaration for a case file: score, channel, reasons and a SHAP waterfall."""
     from riskscore.features.errors import BadInputError
-    from riskscore.models.case_file import (
-        CaseFileError,
-        criterion_label,
-        explain_file,
-        readable_value,
-    )
-    from riskscore.training import tracking
+    from riskscore.models import registry
+    from riskscore.reports.case_file import CaseFileError, explain_file
+    from riskscore.reports.labels import criterion_label, readable_value
 
-    _quiet_mlflow()
-    settings = get_settings()
-    uri = _model_uri(model)
+    current = settings()
+    uri = model_uri(model, current)
     png = out_file or Path(re.sub(r"[^\w.-]+", "_", declaration_id.strip()) + ".png")
-    tracking.configure(settings)
+    registry.configure(current)
     try:
         with console.status(f"loading {uri}"):
-            risk_model = tracking.load_model(uri)
+            risk_model = registry.load_model(uri)
         with console.status(f"explaining {declaration_id}"):
             case = explain_file(risk_model, input_file, declaration_id, png, top)
-    except (tracking.ModelNotFoundError, CaseFileError, BadInputError) as exc:
+    except (registry.ModelNotFoundError, CaseFileError, BadInputError) as exc:
         raise fail(str(exc)) from None
     table = Table(
         title=f"{case.declaration_id}: score {case.score:.3f}, channel {case.channel} "

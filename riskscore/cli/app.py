@@ -11,11 +11,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from riskscore import cli_report, cli_serve, cli_train
-from riskscore.console import console, fail, out, progress_bar
+from riskscore.cli import report as cli_report
+from riskscore.cli import serve as cli_serve
+from riskscore.cli import train as cli_train
+from riskscore.cli.console import console, fail, out, progress_bar
+from riskscore.cli.options import StoreOption, settings, store_dir
 from riskscore.features.contracts import CONTRACTS
 from riskscore.features.errors import BadInputError
-from riskscore.settings import get_settings
 
 app = typer.Typer(
     help="Customs risk scoring: ingest seizures and clearance data, train, register and serve.",
@@ -41,15 +43,6 @@ def _quiet_libraries() -> None:
     # pickled model runs code when loaded, which holds for our own model in our own registry.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-
-StoreOption = Annotated[
-    Path | None, typer.Option("--store", help="Store directory (default: RISKSCORE_STORE_DIR).")
-]
-
-
-def _store(store: Path | None) -> Path:
-    return store or get_settings().store_dir
 
 
 @template_app.command("seizures")
@@ -101,7 +94,9 @@ def ingest(
 
     try:
         with console.status(f"ingesting {path.name}"):
-            report = run_ingest(kind.value, path, _store(store), mapping=mapping, sheet=sheet)
+            report = run_ingest(
+                kind.value, path, store_dir(store, settings(), must_exist=False), mapping, sheet
+            )
     except BadInputError as exc:
         raise fail(str(exc)) from None
     if as_json:
@@ -181,11 +176,9 @@ def features_build(
     """Build the point-in-time feature table, one row per declaration, with labels."""
     from riskscore.features.dataset import build_feature_table
 
-    store_dir = _store(store)
-    if not store_dir.is_dir():
-        raise fail(f"{store_dir}: no such store; ingest data first (riskscore ingest --help)")
+    path = store_dir(store, settings())
     with console.status("building features"):
-        summary = build_feature_table(store_dir, out_file)
+        summary = build_feature_table(path, out_file)
     out.print_json(json.dumps(summary, default=str))
 
 

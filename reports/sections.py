@@ -1,16 +1,15 @@
 """The sections of the analyst report, each turned from tables into HTML with its plots (the
-model card is in report_card)."""
+model card is in card.py)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from riskscore.models.metrics import CAPACITIES, at_capacity
 from riskscore.models.risk_model import RiskModel
-from riskscore.training import report_card
-from riskscore.training import report_plots as plots
-from riskscore.training.metrics import CAPACITIES, at_capacity
-from riskscore.training.report_audit import Audit
-from riskscore.training.report_data import (
+from riskscore.reports import card, plots
+from riskscore.reports.audit import Audit
+from riskscore.reports.data import (
     SEGMENTS,
     Explained,
     ScoredWindow,
@@ -22,7 +21,7 @@ from riskscore.training.report_data import (
     dependences,
     segment_table,
 )
-from riskscore.training.report_html import (
+from riskscore.reports.html import (
     decimal,
     figure,
     integer,
@@ -35,14 +34,14 @@ from riskscore.training.report_html import (
     times,
     yes_no,
 )
-from riskscore.training.report_seizures import IntelConfig, SeizureIntel
+from riskscore.reports.seizures import IntelConfig, SeizureIntel
 
 TITLES = {
     "importance": "What drives risk",
     "performance": "Performance at inspection capacity",
     "seizure-intelligence": "Seizure intelligence",
     "audit": "Non-discrimination audit (TFA Art. 7.4.2)",
-    "model-card": report_card.TITLE,
+    "model-card": card.TITLE,
 }
 NO_STORE = (
     "This part needs the labelled history (the feature store). It is filled in when the report "

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from riskscore.models.case_file import criterion_label
 from riskscore.models.risk_model import RiskModel
-from riskscore.training.report_html import esc, integer, note, pairs, section, table
+from riskscore.reports.html import esc, integer, note, pairs, section, table
+from riskscore.reports.labels import criterion_label
 
 TITLE = "Model card"
 

@@ -8,26 +8,28 @@ documented codes: 0 promoted, 3 kept, 1 failed).
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 from rich.table import Table
 
-from riskscore.console import console, fail, out
-from riskscore.settings import Settings
+from riskscore.cli.console import console, fail, out
+from riskscore.cli.options import (
+    JsonOption,
+    ModelOption,
+    StoreOption,
+    clean_errors,
+    model_uri,
+    settings,
+    store_dir,
+)
+from riskscore.training.config import RetrainConfig, TrainConfig, default
 
 if TYPE_CHECKING:
-    from riskscore.training.train import TrainConfig
-
-# Artifact downloads draw tqdm bars on stderr; a CLI prints its own progress.
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from riskscore.training.retrain import RetrainResult
 
 
 class TrainStats(StrEnum):
@@ -40,55 +42,37 @@ class Imbalance(StrEnum):
     sqrt = "sqrt"
 
 
-StoreOption = Annotated[
-    Path | None, typer.Option("--store", help="Store directory (default: RISKSCORE_STORE_DIR).")
+def _train(name: str) -> str:
+    return f"(default: {default(TrainConfig, name)})"
+
+
+def _retrain(name: str) -> str:
+    return f"(default: {default(RetrainConfig, name)})"
+
+
+# Every default is the config object's: an option left out is None and keeps it.
+SeedOption = Annotated[
+    int | None, typer.Option(help=f"Random seed; same data + seed, same model {_train('seed')}.")
 ]
-ModelOption = Annotated[
-    str | None,
+TrainStatsOption = Annotated[
+    TrainStats | None,
     typer.Option(
-        "--model", help="MLflow model URI (default: models:/<model name>@champion).", metavar="URI"
+        help="Training rows' outcome statistics: out of fold, or strict point in time "
+        + _train("train_stats")
+        + "."
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-DateOption = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"])]
-SeedOption = Annotated[int, typer.Option(help="Random seed (same data + seed, same model).")]
-TrainStatsOption = Annotated[
-    TrainStats,
-    typer.Option(help="Training rows' outcome statistics: out of fold, or strict point in time."),
-]
 ImbalanceOption = Annotated[
-    Imbalance, typer.Option(help="Class weighting: none, or sqrt(negatives/positives).")
+    Imbalance | None,
+    typer.Option(
+        help=f"Class weighting: none, or sqrt(negatives/positives) {_train('imbalance')}."
+    ),
+]
+ExperimentOption = Annotated[
+    str | None, typer.Option(help="MLflow experiment (default: RISKSCORE_EXPERIMENT).")
 ]
 
 CAPACITY_LABELS = (("1", "1 %"), ("2", "2 %"), ("5", "5 %"), ("10", "10 %"))
-
-
-def _settings() -> Settings:
-    # Fresh, not cached: each command reads the environment as it is now.
-    return Settings()
-
-
-def _store(store: Path | None, settings: Settings) -> Path:
-    path = store or settings.store_dir
-    if not path.is_dir():
-        raise fail(f"{path}: no such store; ingest data first (riskscore ingest --help)")
-    return path
-
-
-def _model_uri(uri: str | None, settings: Settings) -> str:
-    return uri or f"models:/{settings.model_name}@{settings.model_alias}"
-
-
-@contextmanager
-def _clean_errors(code: int = 2) -> Iterator[None]:
-    """Turn any error into one line and an exit code: never a traceback."""
-    try:
-        yield
-    except (click.exceptions.Exit, click.ClickException, typer.Abort):
-        raise
-    except Exception as exc:  # noqa: BLE001 - the CLI's last word on any failure
-        message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise fail(message[:500], code) from None
 
 
 def _metrics_table(title: str, columns: dict[str, dict[str, float]]) -> Table:
@@ -110,13 +94,12 @@ def _metrics_table(title: str, columns: dict[str, dict[str, float]]) -> Table:
     return table
 
 
-def _train_config(**overrides: object) -> TrainConfig:
-    """A TrainConfig with the options given (None keeps the default); dates as Timestamps."""
+def _train_config(**options: object) -> TrainConfig:
+    """TrainConfig with the options given (None keeps the default); dates as Timestamps."""
     import pandas as pd
 
-    from riskscore.training.train import TrainConfig
-
-    values = {k: v for k, v in overrides.items() if v is not None}
+    values = {k: v.value if isinstance(v, StrEnum) else v for k, v in options.items()}
+    values = {k: v for k, v in values.items() if v is not None}
     if "until" in values:
         values["until"] = pd.Timestamp(values["until"])
     return TrainConfig(**values)
@@ -130,54 +113,63 @@ def train(
             formats=["%Y-%m-%d"], help="First day of validation (default: --valid-days before end)."
         ),
     ] = None,
-    valid_days: Annotated[int, typer.Option(min=7, help="Days of the validation window.")] = 60,
-    experiment: Annotated[str, typer.Option(help="MLflow experiment.")] = "customs-risk",
-    seed: SeedOption = 7,
-    red_share: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share sent red.")] = 0.05,
+    valid_days: Annotated[
+        int | None,
+        typer.Option(min=7, help=f"Days of the validation window {_train('valid_days')}."),
+    ] = None,
+    experiment: ExperimentOption = None,
+    seed: SeedOption = None,
+    red_share: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help=f"Share sent red {_train('red_share')}.")
+    ] = None,
     yellow_share: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share sent yellow (after red).")
-    ] = 0.10,
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, help=f"Share sent yellow, after red {_train('yellow_share')}."
+        ),
+    ] = None,
     random_share: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Random selection share (TFA Art. 7.4.3).")
-    ] = 0.01,
-    train_stats: TrainStatsOption = TrainStats.oof,
-    imbalance: ImbalanceOption = Imbalance.none,
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help=f"Random selection share, TFA Art. 7.4.3 {_train('random_share')}.",
+        ),
+    ] = None,
+    train_stats: TrainStatsOption = None,
+    imbalance: ImbalanceOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Train on the store out of time, log the run in MLflow and register the model."""
     from riskscore.training.job import run_training
-    from riskscore.training.train import TrainingError
 
-    settings = _settings()
-    store_dir = _store(store, settings)
-    if red_share + yellow_share >= 1:
-        raise fail("--red-share plus --yellow-share must stay below 1")
-    config = _train_config(
-        until=until,
-        valid_days=valid_days,
-        seed=seed,
-        red_share=red_share,
-        yellow_share=yellow_share,
-        random_share=random_share,
-        train_stats=train_stats.value,
-        imbalance=imbalance.value,
-    )
-    with _clean_errors():
-        try:
-            with console.status("training"):
-                outcome = run_training(store_dir, settings, config, experiment)
-        except TrainingError as exc:
-            raise fail(str(exc)) from None
-    registered = outcome.registered
+    current = settings(experiment=experiment)
+    path = store_dir(store, current)
+    try:
+        config = _train_config(
+            until=until,
+            valid_days=valid_days,
+            seed=seed,
+            red_share=red_share,
+            yellow_share=yellow_share,
+            random_share=random_share,
+            train_stats=train_stats,
+            imbalance=imbalance,
+        )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    with clean_errors(), console.status("training"):
+        run = run_training(path, current, config)
+    registered = run.registered
     if as_json:
         out.print_json(
             json.dumps(
                 {
                     "version": registered.version if registered else None,
                     "alias": registered.alias if registered else None,
-                    "run_id": outcome.run_id,
-                    "metrics": outcome.metrics,
-                    "seconds": round(outcome.seconds, 2),
+                    "run_id": run.run_id,
+                    "metrics": run.metrics,
+                    "seconds": round(run.seconds, 2),
                 }
             )
         )
@@ -185,9 +177,9 @@ def train(
     if registered:
         out.print(
             f"registered [bold]{registered.name}[/] version [bold]{registered.version}[/] "
-            f"as [bold]{registered.alias}[/] (run {outcome.run_id}, {outcome.seconds:.1f} s)"
+            f"as [bold]{registered.alias}[/] (run {run.run_id}, {run.seconds:.1f} s)"
         )
-    out.print(_metrics_table("validation window (out of time)", {"model": outcome.metrics}))
+    out.print(_metrics_table("validation window (out of time)", {"model": run.metrics}))
 
 
 def evaluate(
@@ -209,18 +201,18 @@ def evaluate(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate a registered model on a window of labelled declarations, as serving scores them."""
-    from riskscore.training import tracking
+    from riskscore.models import registry
     from riskscore.training.evaluate import evaluate as run_evaluate
 
-    settings = _settings()
-    store_dir = _store(store, settings)
-    uri = _model_uri(model, settings)
-    with _clean_errors():
-        tracking.configure(settings)
+    current = settings()
+    path = store_dir(store, current)
+    uri = model_uri(model, current)
+    with clean_errors():
+        registry.configure(current)
         with console.status(f"loading {uri}"):
-            risk_model = tracking.load_model(uri)
+            risk_model = registry.load_model(uri)
         with console.status("scoring the window"):
-            result = run_evaluate(risk_model, store_dir, date_from, date_to)
+            result = run_evaluate(risk_model, path, date_from, date_to)
     if as_json:
         out.print_json(json.dumps({"model": uri} | result.to_dict(), default=str))
         return
@@ -249,20 +241,20 @@ def evaluate(
 
 def models_list(as_json: JsonOption = False) -> None:
     """List the registered versions: aliases, creation time, run and headline metrics."""
-    from riskscore.training import tracking
-    from riskscore.training.versions import list_versions
+    from riskscore.models import registry
+    from riskscore.models.registry import list_versions
 
-    settings = _settings()
-    with _clean_errors():
-        tracking.configure(settings)
-        versions = list_versions(settings.model_name)
+    current = settings()
+    with clean_errors():
+        registry.configure(current)
+        versions = list_versions(current.model_name)
     if as_json:
         out.print_json(json.dumps([v.to_dict() for v in versions]))
         return
     if not versions:
-        out.print(f"no registered versions of {settings.model_name} (riskscore train --help)")
+        out.print(f"no registered versions of {current.model_name} (riskscore train --help)")
         return
-    table = Table(title=f"{settings.model_name}: {len(versions)} version(s)")
+    table = Table(title=f"{current.model_name}: {len(versions)} version(s)")
     for column in ("version", "aliases", "created (UTC)", "p@5%", "p@10%", "PR-AUC", "run"):
         table.add_column(column, justify="right" if column[0] in "pP" else "left")
     for v in versions:
@@ -282,62 +274,82 @@ def models_list(as_json: JsonOption = False) -> None:
 def retrain(
     store: StoreOption = None,
     window_days: Annotated[
-        int, typer.Option(min=30, help="Days of history the challenger learns from.")
-    ] = 365,
+        int | None,
+        typer.Option(
+            min=30, help=f"Days of history the challenger learns from {_retrain('window_days')}."
+        ),
+    ] = None,
     eval_days: Annotated[
-        int, typer.Option(min=7, help="Most recent days both models are judged on.")
-    ] = 60,
+        int | None,
+        typer.Option(
+            min=7, help=f"Most recent days both models are judged on {_retrain('eval_days')}."
+        ),
+    ] = None,
     valid_days: Annotated[
-        int, typer.Option(min=7, help="Challenger's early-stopping and calibration days.")
-    ] = 60,
+        int | None,
+        typer.Option(
+            min=7,
+            help=f"Challenger's early-stopping and calibration days {_retrain('valid_days')}.",
+        ),
+    ] = None,
     margin: Annotated[
-        float, typer.Option(help="Precision the challenger must gain to be promoted.")
-    ] = 0.01,
+        float | None,
+        typer.Option(
+            help=f"Precision the challenger must gain to be promoted {_retrain('margin')}."
+        ),
+    ] = None,
     capacity: Annotated[
-        float, typer.Option(min=0.001, max=0.999, help="Inspected share the gate compares.")
-    ] = 0.05,
-    experiment: Annotated[str, typer.Option(help="MLflow experiment.")] = "customs-risk",
-    seed: SeedOption = 7,
+        float | None,
+        typer.Option(
+            min=0.001, max=0.999, help=f"Inspected share the gate compares {_retrain('capacity')}."
+        ),
+    ] = None,
+    experiment: ExperimentOption = None,
+    seed: SeedOption = None,
     force: Annotated[
         bool, typer.Option(help="Judge again data an earlier run judged (e.g. a new margin).")
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Train a challenger on a rolling window and promote it only if it beats the champion."""
-    from riskscore.training.retrain import RetrainConfig
     from riskscore.training.retrain import retrain as run_retrain
 
-    settings = _settings()
-    store_dir = _store(store, settings)
+    current = settings(experiment=experiment)
+    path = store_dir(store, current)
+    options = {
+        "window_days": window_days,
+        "eval_days": eval_days,
+        "valid_days": valid_days,
+        "margin": margin,
+        "capacity": capacity,
+    }
     try:
         config = RetrainConfig(
-            window_days=window_days,
-            eval_days=eval_days,
-            valid_days=valid_days,
-            margin=margin,
-            capacity=capacity,
-            experiment=experiment,
-            train=_train_config(seed=seed),
+            **{k: v for k, v in options.items() if v is not None}, train=_train_config(seed=seed)
         )
     except ValueError as exc:
         raise fail(str(exc)) from None
-    with _clean_errors(code=1), console.status("retraining"):
-        outcome = run_retrain(store_dir, settings, config, force=force)
+    with clean_errors(code=1), console.status("retraining"):
+        result = run_retrain(path, current, config, force=force)
     if as_json:
-        out.print_json(json.dumps(outcome.to_dict(), default=str))
+        out.print_json(json.dumps(result.to_dict(), default=str))
     else:
-        colour = {"promoted": "green", "kept": "yellow"}.get(outcome.decision.value, "red")
-        out.print(f"[bold {colour}]{outcome.decision.value}[/]: {outcome.reason}")
-        if outcome.new_version:
-            out.print(f"registered version {outcome.new_version} (run {outcome.run_id})")
-        out.print(f"champion: {outcome.champion_before or '-'} -> {outcome.champion_after or '-'}")
-        if outcome.challenger_metrics:
-            columns = {"challenger": outcome.challenger_metrics}
-            if outcome.champion_metrics:
-                columns = {"champion": outcome.champion_metrics} | columns
-            out.print(_metrics_table(f"holdout {outcome.eval_from} to {outcome.eval_to}", columns))
-    if outcome.exit_code:
-        raise typer.Exit(outcome.exit_code)
+        _print_retrain(result)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def _print_retrain(result: RetrainResult) -> None:
+    colour = {"promoted": "green", "kept": "yellow"}.get(result.decision.value, "red")
+    out.print(f"[bold {colour}]{result.decision.value}[/]: {result.reason}")
+    if result.new_version:
+        out.print(f"registered version {result.new_version} (run {result.run_id})")
+    out.print(f"champion: {result.champion_before or '-'} -> {result.champion_after or '-'}")
+    if result.challenger_metrics:
+        columns = {"challenger": result.challenger_metrics}
+        if result.champion_metrics:
+            columns = {"champion": result.champion_metrics} | columns
+        out.print(_metrics_table(f"holdout {result.eval_from} to {result.eval_to}", columns))
 
 
 def benchmark_kcs(
@@ -347,25 +359,24 @@ def benchmark_kcs(
     store: Annotated[
         Path | None, typer.Option(help="Keep the ingested store here (default: temporary).")
     ] = None,
-    seed: SeedOption = 7,
+    seed: SeedOption = None,
     seeds: Annotated[int, typer.Option(min=1, help="Runs with seeds seed, seed+1...")] = 1,
-    train_stats: TrainStatsOption = TrainStats.oof,
-    imbalance: ImbalanceOption = Imbalance.none,
+    train_stats: TrainStatsOption = None,
+    imbalance: ImbalanceOption = None,
     log: Annotated[bool, typer.Option(help="Log the run in MLflow (benchmark-kcs).")] = True,
     as_json: JsonOption = False,
 ) -> None:
     """Train on KCS train.csv, evaluate on valid.csv, print beside the published table."""
     from riskscore.training.benchmark import HEADLINE, run_kcs
 
-    settings = _settings()
-    config = _train_config(seed=seed, train_stats=train_stats.value, imbalance=imbalance.value)
-    with _clean_errors(), console.status("KCS benchmark"):
+    config = _train_config(seed=seed, train_stats=train_stats, imbalance=imbalance)
+    with clean_errors(), console.status("KCS benchmark"):
         result = run_kcs(
             data,
-            settings,
+            settings(),
             store_dir=store,
             config=config,
-            seeds=tuple(range(seed, seed + seeds)),
+            seeds=tuple(range(config.seed, config.seed + seeds)),
             log=log,
         )
     if as_json:
@@ -410,15 +421,15 @@ def score(
     as_json: JsonOption = False,
 ) -> None:
     """Score a file with the champion: id, score, channel and the top 3 reasons."""
-    from riskscore.training import tracking
-    from riskscore.training.batch import score_file
+    from riskscore.models import registry
+    from riskscore.models.batch import score_file
 
-    settings = _settings()
-    uri = _model_uri(model, settings)
-    with _clean_errors():
-        tracking.configure(settings)
+    current = settings()
+    uri = model_uri(model, current)
+    with clean_errors():
+        registry.configure(current)
         with console.status(f"loading {uri}"):
-            risk_model = tracking.load_model(uri)
+            risk_model = registry.load_model(uri)
         with console.status(f"scoring {input_file.name}"):
             report = score_file(risk_model, input_file, out_file, mapping=mapping, sheet=sheet)
     if as_json:

@@ -7,6 +7,8 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 CAPACITIES = (0.01, 0.02, 0.05, 0.10)
+# Bins of the score rank, finer at the top: the declarations that get inspected.
+CALIBRATION_EDGES = (0.0, 0.5, 0.75, 0.85, 0.9, 0.95, 0.975, 0.99, 1.0)
 
 
 def top_mask(score: np.ndarray, share: float) -> np.ndarray:
@@ -74,3 +76,26 @@ def by_segment(
         }
     ).fillna({"precision_selected": np.nan})
     return out.sort_values("declarations", ascending=False)
+
+
+def revenue_of(frame: pd.DataFrame) -> np.ndarray | None:
+    """Revenue recovered per row, or None where the data carries none."""
+    if "revenue_recovered" not in frame or frame["revenue_recovered"].isna().all():
+        return None
+    return frame["revenue_recovered"].to_numpy(dtype="float64", na_value=np.nan)
+
+
+def precision_key(share: float) -> str:
+    """The metric name of precision at an inspected share (as `at_capacity` names it)."""
+    return f"precision_at_{share * 100:g}pct"
+
+
+def calibration_table(score: np.ndarray, label: np.ndarray) -> pd.DataFrame:
+    """Per bin of the score rank (CALIBRATION_EDGES): declarations, mean predicted probability
+    and observed share of offences."""
+    frame = pd.DataFrame({"score": score, "label": label})
+    rank = frame["score"].rank(method="first", pct=True)
+    frame["bin"] = pd.cut(rank, CALIBRATION_EDGES, labels=False, include_lowest=True)
+    return frame.groupby("bin").agg(
+        declarations=("score", "size"), predicted=("score", "mean"), observed=("label", "mean")
+    )

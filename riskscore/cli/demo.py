@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from riskscore.console import console, out, progress_bar
+from riskscore.cli.console import console, out, progress_bar
 from riskscore.features.ingest import ingest
 from riskscore.settings import Settings
 
@@ -33,33 +33,39 @@ def _ensure_data(settings: Settings, data: Path | None, declarations: int) -> Pa
 
 
 def _ensure_model(settings: Settings) -> str:
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
+    """The champion's version: the one registered, else a model trained on the store now."""
+    from riskscore.models import registry
 
-    from riskscore.training import tracking
-    from riskscore.training.job import run_training
-
-    tracking.configure(settings)
-    try:
-        version = MlflowClient().get_model_version_by_alias(settings.model_name, "champion")
+    registry.configure(settings)
+    version = registry.alias_version(settings.model_name, registry.CHAMPION)
+    if version is not None:
         console.print(
-            f"{settings.model_name} v{version.version} is already champion "
+            f"{settings.model_name} v{version} is already champion "
             "(riskscore retrain trains a challenger)"
         )
-        return str(version.version)
-    except MlflowException:
-        pass
+        return version
+    version = _train_champion(settings)
+    _write_report(settings, version)
+    return version
+
+
+def _train_champion(settings: Settings) -> str:
+    from riskscore.training.job import run_training
+
     with console.status("training (features, LightGBM, calibration, MLflow logging)"):
-        outcome = run_training(settings.store_dir, settings)
-    assert outcome.registered is not None
-    m = outcome.metrics
-    version = outcome.registered.version
+        run = run_training(settings.store_dir, settings)
+    assert run.registered is not None
+    m = run.metrics
     console.print(
-        f"registered {settings.model_name} v{version} as "
-        f"{outcome.registered.alias}: precision@5% {m['precision_at_5pct']:.3f} "
+        f"registered {settings.model_name} v{run.registered.version} as "
+        f"{run.registered.alias}: precision@5% {m['precision_at_5pct']:.3f} "
         f"(base rate {m['base_rate']:.3f}), recall@10% {m['recall_at_10pct']:.3f}"
     )
-    from riskscore.training.report import ReportError, write_report
+    return run.registered.version
+
+
+def _write_report(settings: Settings, version: str) -> None:
+    from riskscore.reports.build import ReportError, write_report
 
     try:
         with console.status("writing the analyst report"):
@@ -73,7 +79,6 @@ def _ensure_model(settings: Settings) -> str:
         console.print(f"[yellow]no analyst report: {exc}[/]")
     else:
         console.print(f"analyst report: {report.path} (also served at /v1/model/report)")
-    return version
 
 
 def _demo_key(settings: Settings) -> str:

@@ -11,12 +11,10 @@ import pandas as pd
 
 from riskscore.features.dataset import History
 from riskscore.features.hs_names import hs_label
-from riskscore.features.pipeline import LABEL
-from riskscore.models.case_file import criterion_label, readable_value
-from riskscore.models.risk_model import RiskModel, Scored
-from riskscore.training.evaluate import model_as_of
-from riskscore.training.metrics import by_segment, precision_curve
-from riskscore.training.train import revenue_of
+from riskscore.models.metrics import by_segment, precision_curve
+from riskscore.models.risk_model import RiskModel
+from riskscore.models.window import ScoredWindow, WindowError, score_window
+from riskscore.reports.labels import criterion_label, readable_value
 
 
 class ReportError(Exception):
@@ -29,21 +27,7 @@ def category_label(feature: str, value: object) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# The evaluation window, scored the way serving scores.
-
-
-@dataclass
-class ScoredWindow:
-    """The labelled declarations of a window, scored by the model with its state frozen at the
-    window's first day (so no row sees its own outcome)."""
-
-    model: RiskModel
-    frame: pd.DataFrame
-    label: np.ndarray
-    revenue: np.ndarray | None
-    scored: Scored
-    start: pd.Timestamp
-    end: pd.Timestamp  # last day, inclusive
+# The evaluation window: `models.window.score_window`, the one way a model is judged.
 
 
 def default_window(model: RiskModel) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -54,32 +38,21 @@ def default_window(model: RiskModel) -> tuple[pd.Timestamp, pd.Timestamp]:
         raise ReportError(f"the model's info has no {exc.args[0]}: give the window") from None
 
 
-def score_window(
+def evaluation_window(
     model: RiskModel,
     history: History,
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
 ) -> ScoredWindow:
-    """Score the labelled declarations dated start..end (default: the validation window)."""
+    """The labelled declarations dated start..end (default: the validation window), scored."""
     if start is None or end is None:
         default_start, default_end = default_window(model)
         start = default_start if start is None else start
         end = default_end if end is None else end
-    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
-    rows = history.declarations
-    frame = rows[(rows["date"] >= start) & (rows["date"] <= end) & rows[LABEL].notna()]
-    frame = frame.reset_index(drop=True)
-    if len(frame) < 20:
-        raise ReportError(
-            f"{len(frame)} labelled declarations from {start.date()} to {end.date()} "
-            "(need at least 20): choose another window"
-        )
-    label = frame[LABEL].to_numpy(dtype="float64")
-    if label.sum() == 0:
-        raise ReportError(f"no offences from {start.date()} to {end.date()}: nothing to judge")
-    frozen = model_as_of(model, history, start)
-    scored = frozen.score(frame, explain="none")
-    return ScoredWindow(frozen, frame, label, revenue_of(frame), scored, start, end)
+    try:
+        return score_window(model, history, start, end)
+    except WindowError as exc:
+        raise ReportError(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,7 +234,7 @@ SEGMENTS = {
 
 
 def _region(code: object) -> str:
-    from riskscore.training.report_regions import region_of
+    from riskscore.reports.regions import region_of
 
     return region_of(None if pd.isna(code) else str(code))
 

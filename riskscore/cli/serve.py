@@ -9,15 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from riskscore.console import console, fail, out
-from riskscore.settings import Settings, get_settings
+from riskscore.cli.console import console, fail, out
+from riskscore.cli.options import settings
 
 keys_app = typer.Typer(help="API keys of member administrations.", no_args_is_help=True)
-
-
-def _settings(**overrides: object) -> Settings:
-    base = get_settings()
-    return base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
 
 
 def serve(
@@ -31,10 +26,9 @@ def serve(
     """Serve the scoring API (loads models:/<name>@<alias> through MLflow)."""
     from riskscore.serving.server import run_server
 
-    settings = _settings(
-        host=host, port=port, model_alias=model_alias, reload_seconds=reload_seconds
+    run_server(
+        settings(host=host, port=port, model_alias=model_alias, reload_seconds=reload_seconds)
     )
-    run_server(settings)
 
 
 @keys_app.command("create")
@@ -45,7 +39,7 @@ def keys_create(
     from riskscore.serving.keys import KeyStore
 
     try:
-        record, secret = KeyStore(get_settings().keys_file).create(member)
+        record, secret = KeyStore(settings().keys_file).create(member)
     except ValueError as exc:
         raise fail(str(exc)) from None
     console.print(f"key {record.key_id} for member {record.member} (shown once, store it now):")
@@ -59,7 +53,7 @@ def keys_list(
     """List keys (ids, members, dates; never the keys)."""
     from riskscore.serving.keys import KeyStore
 
-    records = KeyStore(get_settings().keys_file).list()
+    records = KeyStore(settings().keys_file).list()
     if as_json:
         out.print_json(
             json.dumps(
@@ -86,7 +80,7 @@ def keys_revoke(
     from riskscore.serving.keys import KeyStore
 
     try:
-        record = KeyStore(get_settings().keys_file).revoke(key_id)
+        record = KeyStore(settings().keys_file).revoke(key_id)
     except KeyError:
         raise fail(f"no key with id {key_id!r} (see riskscore keys list)") from None
     out.print(f"revoked {record.key_id} (member {record.member}) at {record.revoked_at}")
@@ -104,10 +98,10 @@ def run(
     serve_api: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve at the end.")] = True,
 ) -> None:
     """The main job: demo data (unless --data) -> ingest -> train -> register -> serve."""
-    from riskscore.demo import run_main_job
+    from riskscore.cli.demo import run_main_job
 
     try:
-        run_main_job(get_settings(), data, declarations, serve_api)
+        run_main_job(settings(), data, declarations, serve_api)
     except Exception as exc:  # the demo must end in one readable line, never a traceback
         from riskscore.features.errors import BadInputError
         from riskscore.training.train import TrainingError

@@ -13,13 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskscore.features.contracts import get_contract
 from riskscore.features.errors import BadInputError
-from riskscore.features.ingest import write_quarantine
-from riskscore.features.mapping import ColumnMapping, apply_mapping, extra_name, load_mapping
-from riskscore.features.readers import read_raw
-from riskscore.features.validation import validate
-from riskscore.models.reasons import top_reasons
+from riskscore.features.intake import read_checked
+from riskscore.models.reasons import explained_reasons
 from riskscore.models.risk_model import RiskModel
 
 OUTPUTS = (".csv", ".parquet")
@@ -66,27 +62,13 @@ def score_file(
     path, out = Path(path), Path(out)
     if out.suffix.lower() not in OUTPUTS:
         raise BadInputError(out, f"unsupported output format: name it {' or '.join(OUTPUTS)}")
-    column_mapping = load_mapping(mapping) if mapping is not None else ColumnMapping()
-    contract = get_contract(column_mapping.kind or "clearance")
-    raw_file = read_raw(path, sheet=sheet or column_mapping.sheet, kind=contract.name)
-    mapped, _ = apply_mapping(raw_file.frame, contract, column_mapping, path)
-    checked = validate(
-        contract,
-        mapped,
-        date_formats=column_mapping.date_formats,
-        numeric_extras=tuple(extra_name(c) for c in column_mapping.extra_numbers),
-    )
-    accepted = checked.accepted.reset_index(drop=True)
-
-    quarantined = len(checked.rejected_reasons) + len(raw_file.malformed)
+    checked = read_checked(path, None, mapping, sheet=sheet)
     quarantine_file = None
-    if quarantined:
+    if checked.rows_rejected:
         quarantine_file = quarantine_path(out)
-        write_quarantine(
-            quarantine_file, raw_file.frame, checked.rejected_reasons, raw_file.malformed, path
-        )
+        checked.write_quarantine(quarantine_file)
 
-    table = score_frame(model, accepted)
+    table = score_frame(model, checked.accepted.reset_index(drop=True))
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
         table.to_csv(out, index=False)
@@ -95,9 +77,9 @@ def score_file(
     return BatchReport(
         input_file=str(path),
         out_file=str(out),
-        rows_in=len(raw_file.frame) + len(raw_file.malformed),
+        rows_in=checked.rows_in,
         rows_scored=len(table),
-        rows_quarantined=quarantined,
+        rows_quarantined=checked.rows_rejected,
         quarantine_file=str(quarantine_file) if quarantine_file else None,
         channels={k: int(v) for k, v in table["channel"].value_counts().items()},
         seconds=round(time.perf_counter() - started, 3),
@@ -116,20 +98,13 @@ def score_frame(model: RiskModel, declarations: pd.DataFrame) -> pd.DataFrame:
     scored = model.score(declarations, explain="flagged")
     n = len(declarations)
     table: dict[str, list] = {c: [None] * n for c in REASON_COLUMNS}
-    if scored.explained is not None and scored.contributions is not None:
-        fields = {c: declarations[c].tolist() for c in declarations.columns}
-        for row, contributions in zip(scored.explained, scored.contributions, strict=True):
-            declaration = {name: values[row] for name, values in fields.items()}
-            values = {name: column[row] for name, column in scored.features.items()}
-            reasons = top_reasons(
-                contributions, model.registry, model.feature_names, declaration, values, REASONS
-            )
-            for i, reason in enumerate(reasons, start=1):
-                for part in REASON_PARTS:
-                    table[f"reason_{i}_{part}"][row] = getattr(reason, part)
-                # Values are numbers or categories: as text, a file column keeps one type.
-                if reason.value is not None:
-                    table[f"reason_{i}_value"][row] = str(reason.value)
+    for row, reasons in explained_reasons(model, declarations, scored, REASONS).items():
+        for i, reason in enumerate(reasons, start=1):
+            for part in REASON_PARTS:
+                table[f"reason_{i}_{part}"][row] = getattr(reason, part)
+            # Values are numbers or categories: as text, a file column keeps one type.
+            if reason.value is not None:
+                table[f"reason_{i}_value"][row] = str(reason.value)
     return pd.DataFrame(
         {
             "id": declarations["id"].astype("string").to_numpy(),

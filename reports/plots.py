@@ -20,6 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from riskscore.models.metrics import calibration_table  # noqa: E402
+
 P = ParamSpec("P")
 DPI = 96
 BLUE, ORANGE, GREEN, RED, GREY = "#2F6690", "#D9822B", "#3A7D44", "#B23A48", "#8C8C8C"
@@ -201,18 +203,12 @@ def capacity_curves(curve: pd.DataFrame, base_rate: float, title: str) -> bytes:
     return png(fig)
 
 
-CALIBRATION_EDGES = (0.0, 0.5, 0.75, 0.85, 0.9, 0.95, 0.975, 0.99, 1.0)
-
-
 @styled
 def calibration(score: np.ndarray, label: np.ndarray, title: str) -> bytes:
     """Observed share of offences against the mean predicted probability, per bin of the score
     rank: bins are finer at the top (the declarations that get inspected), axes logarithmic
     because most declarations score near zero."""
-    frame = pd.DataFrame({"score": score, "label": label})
-    rank = frame["score"].rank(method="first", pct=True)
-    frame["bin"] = pd.cut(rank, CALIBRATION_EDGES, labels=False, include_lowest=True)
-    table = frame.groupby("bin").agg(predicted=("score", "mean"), observed=("label", "mean"))
+    table = calibration_table(score, label)
     fig, ax = _figure(5.8, 5.0)
     positive = table[(table["predicted"] > 0) & (table["observed"] > 0)]
     values = np.concatenate([positive["predicted"], positive["observed"]])
@@ -353,3 +349,40 @@ def audit_scatter(table: pd.DataFrame, factor: float, title: str) -> bytes:
     )
     ax.legend(loc="lower right")
     return png(fig)
+
+
+def waterfall(
+    *,
+    contributions: np.ndarray,
+    base_value: float,
+    labels: Sequence[str],
+    numbers: np.ndarray,
+    shown: np.ndarray,
+    title: str,
+    max_display: int = 12,
+) -> bytes:
+    """One declaration's SHAP waterfall: from the base value, feature by feature, to its
+    log-odds (shap's own plot, titled and labelled for a case file)."""
+    import shap
+
+    explanation = shap.Explanation(
+        values=contributions,
+        base_values=base_value,
+        data=numbers,
+        display_data=shown,
+        feature_names=list(labels),
+    )
+    plt.figure()
+    shap.plots.waterfall(explanation, max_display=max_display, show=False)
+    fig = plt.gcf()
+    ax = fig.axes[0]
+    ax.set_title(title, fontsize=12, fontweight="bold", pad=28)  # room for shap's f(x) note
+    # labelpad clears shap's E[f(X)] annotation under the axis
+    ax.set_xlabel(
+        "Log-odds of an offence: base value plus each feature's SHAP contribution",
+        labelpad=26,
+    )
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight", facecolor="white")
+    plt.close(fig)
+    return buffer.getvalue()

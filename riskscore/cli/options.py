@@ -1,0 +1,62 @@
+"""What the verbs share: settings read one way, the common options, one-line errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from riskscore.cli.console import fail
+from riskscore.settings import Settings
+
+StoreOption = Annotated[
+    Path | None, typer.Option("--store", help="Store directory (default: RISKSCORE_STORE_DIR).")
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        metavar="URI",
+        help="Model URI: models:/NAME@ALIAS, models:/NAME/VERSION or runs:/ID/model "
+        "(default: models:/<RISKSCORE_MODEL_NAME>@<RISKSCORE_MODEL_ALIAS>).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def settings(**overrides: object) -> Settings:
+    """The settings as the environment says now, with the options given (None keeps them)."""
+    current = Settings()
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return current.model_copy(update=given) if given else current
+
+
+def store_dir(store: Path | None, current: Settings, must_exist: bool = True) -> Path:
+    """--store, else the settings' store; a missing store is one error line."""
+    path = store or current.store_dir
+    if must_exist and not path.is_dir():
+        raise fail(f"{path}: no such store; ingest data first (riskscore ingest --help)")
+    return path
+
+
+def model_uri(uri: str | None, current: Settings) -> str:
+    """--model, else the model the settings name."""
+    from riskscore.models.registry import default_uri  # loads MLflow: only verbs that need it
+
+    return uri or default_uri(current)
+
+
+@contextmanager
+def clean_errors(code: int = 2) -> Iterator[None]:
+    """Turn any error into one line and an exit code: never a traceback."""
+    try:
+        yield
+    except (click.exceptions.Exit, click.ClickException, typer.Abort):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the CLI's last word on any failure
+        message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise fail(message[:500], code) from None
