@@ -31,7 +31,8 @@ from riskscore.features.store import Store
 from riskscore.settings import Settings
 from riskscore.synth import generate
 from riskscore.training import job
-from riskscore.training.train import TrainConfig, split_by_time
+from riskscore.training.config import TrainConfig
+from riskscore.training.train import split_by_time
 
 BUDGET_SECONDS = 120.0
 
@@ -89,7 +90,7 @@ def timed_training(store: Path, mlruns: Path, config: TrainConfig) -> dict[str, 
     job.load_history, job.train = history_step, train_step
     try:
         started = time.perf_counter()
-        outcome = job.run_training(store, Settings(mlruns_dir=mlruns), config)
+        run = job.run_training(store, Settings(mlruns_dir=mlruns), config)
         total = time.perf_counter() - started
     finally:
         job.load_history, job.train = history_step.fn, train_step.fn
@@ -110,7 +111,7 @@ def timed_training(store: Path, mlruns: Path, config: TrainConfig) -> dict[str, 
         "_train_rows": float(result.model.info["train_rows"]),
         "_rounds": float(result.best_iteration),
         "_p5": result.metrics["precision_at_5pct"],
-        "_version": float(outcome.registered.version) if outcome.registered else 0.0,
+        "_version": float(run.registered.version) if run.registered else 0.0,
     }
 
 

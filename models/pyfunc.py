@@ -14,7 +14,6 @@ from riskscore.features.contracts import CLEARANCE, Kind
 from riskscore.models.risk_model import RiskModel
 
 ARTIFACT = "risk_model"
-OUTPUT_COLUMNS = ["id", "score", "channel", "raw_score"]
 
 
 def signature(model: RiskModel) -> ModelSignature:

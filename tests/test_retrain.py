@@ -86,6 +86,8 @@ def _registry() -> dict[str, list[str]]:
 
 
 def test_a_better_challenger_is_promoted_once(world):
+    # margin -1 promotes any challenger: this test is about what a promotion does; the gate's
+    # threshold itself is test_the_margin_is_the_promotion_threshold's.
     result = retrain(world["store"], world["settings"], RetrainConfig(margin=-1.0))
     assert result.decision is Decision.PROMOTED and result.exit_code == 0
     assert (result.champion_before, result.champion_after) == ("1", "2")
@@ -127,6 +129,26 @@ def test_a_challenger_short_of_the_margin_is_kept_and_not_stacked(world):
     assert again.decision is Decision.KEPT and again.new_version is None
     assert "already judged" in again.reason
     assert _registry() == {"1": ["champion"], "2": ["challenger"]}
+
+
+def test_the_margin_is_the_promotion_threshold(world):
+    probe = retrain(world["store"], world["settings"], RetrainConfig(margin=1.0))
+    gate = "precision_at_5pct"
+    gain = probe.challenger_metrics[gate] - probe.champion_metrics[gate]
+
+    # Same data, same seed: the same challenger, judged against margins either side of its gain.
+    short = retrain(
+        world["store"], world["settings"], RetrainConfig(margin=gain + 1e-6), force=True
+    )
+    assert short.challenger_metrics == pytest.approx(probe.challenger_metrics)
+    assert short.decision is Decision.KEPT, short.reason
+    assert short.champion_after == "1"
+
+    enough = retrain(
+        world["store"], world["settings"], RetrainConfig(margin=gain - 1e-6), force=True
+    )
+    assert enough.decision is Decision.PROMOTED, enough.reason
+    assert enough.champion_after == enough.new_version
 
 
 def test_a_crash_registers_nothing_and_moves_no_alias(world, invoke, monkeypatch):

@@ -29,6 +29,7 @@ from riskscore.cli.options import (
 from riskscore.training.config import RetrainConfig, TrainConfig, default
 
 if TYPE_CHECKING:
+    from riskscore.training.job import TrainingRun
     from riskscore.training.retrain import RetrainResult
 
 
@@ -105,37 +106,34 @@ def _train_config(**options: object) -> TrainConfig:
     return TrainConfig(**values)
 
 
+def _share(name: str, words: str) -> object:
+    """An option for one of TrainConfig's shares, its default named in the help."""
+    return Annotated[float | None, typer.Option(min=0.0, max=1.0, help=f"{words} {_train(name)}.")]
+
+
+UntilOption = Annotated[
+    datetime | None,
+    typer.Option(
+        formats=["%Y-%m-%d"], help="First day of validation (default: --valid-days before end)."
+    ),
+]
+ValidDaysOption = Annotated[
+    int | None, typer.Option(min=7, help=f"Days of the validation window {_train('valid_days')}.")
+]
+RedShareOption = _share("red_share", "Share sent red")
+YellowShareOption = _share("yellow_share", "Share sent yellow, after red")
+RandomShareOption = _share("random_share", "Random selection share, TFA Art. 7.4.3")
+
+
 def train(
     store: StoreOption = None,
-    until: Annotated[
-        datetime | None,
-        typer.Option(
-            formats=["%Y-%m-%d"], help="First day of validation (default: --valid-days before end)."
-        ),
-    ] = None,
-    valid_days: Annotated[
-        int | None,
-        typer.Option(min=7, help=f"Days of the validation window {_train('valid_days')}."),
-    ] = None,
+    until: UntilOption = None,
+    valid_days: ValidDaysOption = None,
     experiment: ExperimentOption = None,
     seed: SeedOption = None,
-    red_share: Annotated[
-        float | None, typer.Option(min=0.0, max=1.0, help=f"Share sent red {_train('red_share')}.")
-    ] = None,
-    yellow_share: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0, max=1.0, help=f"Share sent yellow, after red {_train('yellow_share')}."
-        ),
-    ] = None,
-    random_share: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help=f"Random selection share, TFA Art. 7.4.3 {_train('random_share')}.",
-        ),
-    ] = None,
+    red_share: RedShareOption = None,
+    yellow_share: YellowShareOption = None,
+    random_share: RandomShareOption = None,
     train_stats: TrainStatsOption = None,
     imbalance: ImbalanceOption = None,
     as_json: JsonOption = False,
@@ -160,6 +158,10 @@ def train(
         raise fail(str(exc)) from None
     with clean_errors(), console.status("training"):
         run = run_training(path, current, config)
+    _print_trained(run, as_json)
+
+
+def _print_trained(run: TrainingRun, as_json: bool) -> None:
     registered = run.registered
     if as_json:
         out.print_json(
@@ -271,44 +273,48 @@ def models_list(as_json: JsonOption = False) -> None:
     out.print(table)
 
 
+def _gate(name: str, words: str, **limits: float) -> object:
+    """An option for one of RetrainConfig's fields, its default named in the help."""
+    return Annotated[
+        float | None, typer.Option(**limits, help=f"{words} {_retrain(name)}.")  # type: ignore[arg-type]
+    ]
+
+
+WindowDaysOption = Annotated[
+    int | None,
+    typer.Option(
+        min=30, help=f"Days of history the challenger learns from {_retrain('window_days')}."
+    ),
+]
+EvalDaysOption = Annotated[
+    int | None,
+    typer.Option(
+        min=7, help=f"Most recent days both models are judged on {_retrain('eval_days')}."
+    ),
+]
+RetrainValidDaysOption = Annotated[
+    int | None,
+    typer.Option(
+        min=7, help=f"Challenger's early-stopping and calibration days {_retrain('valid_days')}."
+    ),
+]
+MarginOption = _gate("margin", "Precision the challenger must gain to be promoted")
+CapacityOption = _gate("capacity", "Inspected share the gate compares", min=0.001, max=0.999)
+ForceOption = Annotated[
+    bool, typer.Option(help="Judge again data an earlier run judged (e.g. a new margin).")
+]
+
+
 def retrain(
     store: StoreOption = None,
-    window_days: Annotated[
-        int | None,
-        typer.Option(
-            min=30, help=f"Days of history the challenger learns from {_retrain('window_days')}."
-        ),
-    ] = None,
-    eval_days: Annotated[
-        int | None,
-        typer.Option(
-            min=7, help=f"Most recent days both models are judged on {_retrain('eval_days')}."
-        ),
-    ] = None,
-    valid_days: Annotated[
-        int | None,
-        typer.Option(
-            min=7,
-            help=f"Challenger's early-stopping and calibration days {_retrain('valid_days')}.",
-        ),
-    ] = None,
-    margin: Annotated[
-        float | None,
-        typer.Option(
-            help=f"Precision the challenger must gain to be promoted {_retrain('margin')}."
-        ),
-    ] = None,
-    capacity: Annotated[
-        float | None,
-        typer.Option(
-            min=0.001, max=0.999, help=f"Inspected share the gate compares {_retrain('capacity')}."
-        ),
-    ] = None,
+    window_days: WindowDaysOption = None,
+    eval_days: EvalDaysOption = None,
+    valid_days: RetrainValidDaysOption = None,
+    margin: MarginOption = None,
+    capacity: CapacityOption = None,
     experiment: ExperimentOption = None,
     seed: SeedOption = None,
-    force: Annotated[
-        bool, typer.Option(help="Judge again data an earlier run judged (e.g. a new margin).")
-    ] = False,
+    force: ForceOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Train a challenger on a rolling window and promote it only if it beats the champion."""
