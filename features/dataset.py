@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from riskscore.features.linking import (
-    LinkConfig,
     LinkResult,
     labels_from_links,
     link_seizures,
@@ -33,9 +32,7 @@ class History:
     label_counts: dict[str, int]
 
 
-def load_history(
-    store: Store, link_config: LinkConfig | None = None, outcomes: pd.DataFrame | None = None
-) -> History:
+def load_history(store: Store, outcomes: pd.DataFrame | None = None) -> History:
     """Clearance records and labelled declarations as one table, with labels resolved.
 
     A record present in both keeps the member's own declaration (it carries the inspection
@@ -56,7 +53,7 @@ def load_history(
     links = None
     labels = labels_from_links(pd.DataFrame({"clearance_id": [], "method": [], "seizure_id": []}))
     if len(seizures) and len(records):
-        links = link_seizures(seizures, records, link_config or LinkConfig())
+        links = link_seizures(seizures, records)
         labels = labels_from_links(links.links)
     resolved = resolve_outcomes(records, labels)
     records[LABEL] = resolved.frame["label"].to_numpy()
@@ -88,19 +85,14 @@ def _apply_outcomes(records: pd.DataFrame, outcomes: pd.DataFrame | None) -> dic
     }
 
 
-def build_feature_table(
-    store_dir: Path,
-    out: Path,
-    config: FeatureConfig | None = None,
-    link_config: LinkConfig | None = None,
-) -> dict:
+def build_feature_table(store_dir: Path, out: Path) -> dict:
     """Write the point-in-time feature table (one row per declaration) and return a summary.
 
     Beside `out` go the seizure link report files (`<out stem>-links/`).
     """
     store = Store(store_dir)
-    history = load_history(store, link_config)
-    pipeline = FeaturePipeline(config or FeatureConfig())
+    history = load_history(store)
+    pipeline = FeaturePipeline(FeatureConfig())
     features = pipeline.historical(history.declarations, history.seizures)
     table = pd.concat([history.declarations[META].reset_index(drop=True), features], axis=1)
     out.parent.mkdir(parents=True, exist_ok=True)

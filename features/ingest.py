@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskscore.features.errors import BadInputError
-from riskscore.features.intake import read_checked
+from riskscore.features.intake import Checked, read_checked
 from riskscore.features.mapping import ColumnMapping
 from riskscore.features.store import (
     INGESTED_AT,
@@ -79,10 +78,31 @@ def ingest(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     path = Path(path)
     checked = read_checked(path, kind, mapping, sheet=sheet, today=today)
+    store = Store(store_dir)
+    stored = _store_rows(store, kind, path, checked, started_at)
+    report = _report(kind, path, checked, stored, started_at, started)
+    assert report.rows_in == report.rows_accepted + report.rows_quarantined
+    _write_report(store.kind_dir(kind), report, stored.stamp, path)
+    return report
+
+
+@dataclass
+class _Stored:
+    """What one ingest wrote: new rows to the store, the rest with reasons to quarantine."""
+
+    new: pd.DataFrame
+    present: pd.DataFrame  # accepted rows already stored unchanged
+    conflicts: pd.DataFrame  # accepted rows whose id is stored with other content
+    reasons: pd.Series  # quarantine reasons by row position, conflicts included
+    quarantine_file: Path | None
+    part_file: Path | None
+    stamp: str
+
+
+def _store_rows(store: Store, kind: str, path: Path, checked: Checked, started_at: str) -> _Stored:
+    """Append the new accepted rows to the store; quarantine rejected and conflicting rows."""
     accepted = checked.accepted  # indexed by position in the file's rows
     accepted[ROW_HASH] = row_hash(accepted, checked.contract.field_names)
-
-    store = Store(store_dir)
     new, present, conflicts = _split_against_store(store, kind, accepted)
     reasons = checked.reasons
     if len(conflicts):
@@ -90,11 +110,10 @@ def ingest(
         conflict_reasons = "id: already stored with different content (from " + stored_in + ")"
         reasons = pd.concat([reasons, conflict_reasons]).sort_index()
 
-    kind_dir = store.kind_dir(kind)
     stamp = utc_stamp()
     quarantine_file = None
     if len(reasons) or len(checked.malformed):
-        quarantine_file = kind_dir / "quarantine" / f"{path.stem}-{stamp}.csv"
+        quarantine_file = store.kind_dir(kind) / "quarantine" / f"{path.stem}-{stamp}.csv"
         checked.write_quarantine(quarantine_file, reasons)
     part_file = None
     if len(new):
@@ -102,30 +121,33 @@ def ingest(
             **{SOURCE_FILE: path.name, INGESTED_AT: pd.Timestamp(started_at).tz_convert(None)}
         )
         part_file = store.append(kind, new.reset_index(drop=True))
+    return _Stored(new, present, conflicts, reasons, quarantine_file, part_file, stamp)
 
-    dates = accepted["date"]
-    report = IngestReport(
+
+def _report(
+    kind: str, path: Path, checked: Checked, stored: _Stored, started_at: str, started: float
+) -> IngestReport:
+    """The report of one ingest, from the checked file and what was stored."""
+    dates = checked.accepted["date"]
+    return IngestReport(
         kind=kind,
         source_file=str(path),
         source_sha256=file_sha256(path),
         mapping_file=checked.mapping.source,
         rows_in=checked.rows_in,
-        rows_accepted=len(accepted) - len(conflicts),
-        rows_quarantined=len(reasons) + len(checked.malformed),
-        rows_new=len(new),
-        rows_already_present=len(present),
-        quarantine_file=str(quarantine_file) if quarantine_file else None,
-        part_file=str(part_file) if part_file else None,
+        rows_accepted=len(checked.accepted) - len(stored.conflicts),
+        rows_quarantined=len(stored.reasons) + len(checked.malformed),
+        rows_new=len(stored.new),
+        rows_already_present=len(stored.present),
+        quarantine_file=str(stored.quarantine_file) if stored.quarantine_file else None,
+        part_file=str(stored.part_file) if stored.part_file else None,
         columns_ignored=checked.ignored,
-        reasons_by_field=_count_fields(pd.concat([reasons, checked.malformed["reason"]])),
+        reasons_by_field=_count_fields(pd.concat([stored.reasons, checked.malformed["reason"]])),
         date_min=dates.min().date().isoformat() if len(dates) else None,
         date_max=dates.max().date().isoformat() if len(dates) else None,
         started_at=started_at,
         seconds=round(time.perf_counter() - started, 3),
     )
-    assert report.rows_in == report.rows_accepted + report.rows_quarantined
-    _write_report(kind_dir, report, stamp, path)
-    return report
 
 
 def _split_against_store(
@@ -163,4 +185,4 @@ def _write_report(kind_dir: Path, report: IngestReport, stamp: str, path: Path) 
     (kind_dir / "ingest-report.json").write_text(text)
 
 
-__all__ = ["BadInputError", "IngestReport", "file_sha256", "ingest"]
+__all__ = ["IngestReport", "file_sha256", "ingest"]

@@ -135,48 +135,13 @@ def link_seizures(
     _check_columns(clearance, "clearance")
     s = _Side(seizures, is_seizure=True)
     c = _Side(clearance, is_seizure=False)
-    n = len(seizures)
-
-    # Step 1: transport document.
-    doc_c, doc_uniques = pd.factorize(c.document.where(c.dated))
-    doc_s = _lookup(doc_uniques, s.document)
-    doc_s[~s.dated] = _NOT_FOUND
-    doc_records = np.bincount(doc_c[doc_c >= 0], minlength=len(doc_uniques))
-    doc_count = np.r_[doc_records, 0][np.where(doc_s >= 0, doc_s, len(doc_records))]
-    w = config.document_window_days
-    n_c = len(c.day)
-    doc_pick = _Pick(n, n_c, max_days=w)
-    s_rows, c_rows = np.arange(n), np.arange(n_c)
-    for pairs in _window_pairs(doc_s, s.day, s_rows, doc_c, c.day, c_rows, before=w, after=w):
-        doc_pick.add(*pairs)
-
-    # Step 2: trader + HS heading + route, for the seizures step 1 did not settle.
-    open_s = doc_pick.candidates == 0
-    key_s, key_c, party_known, key_known = _trader_keys(s, c, open_s)
-    origin_s, origin_c = _shared_codes(s.origin, c.origin)
-    departure_s, departure_c = _shared_codes(s.departure, c.departure)
-    in_window = np.zeros(n, dtype=bool)
-    trader_pick = _Pick(n, n_c, max(config.window_before_days, config.window_after_days))
-    for ps, pc_, days in _window_pairs(
-        key_s.key,
-        s.day[key_s.row],
-        key_s.row,
-        key_c.key,
-        c.day[key_c.row],
-        key_c.row,
-        before=config.window_before_days,
-        after=config.window_after_days,
-    ):
-        in_window[ps] = True
-        route = _route_ok(origin_s, origin_c, ps, pc_)
-        route &= _route_ok(departure_s, departure_c, ps, pc_)
-        trader_pick.add(ps[route], pc_[route], days[route])
-
-    covered = s.covered(c)
+    doc, doc_count = _by_document(s, c, config.document_window_days)
+    open_s = doc.candidates == 0  # step 2 only for the seizures step 1 did not settle
+    trader, party_known, key_known, in_window = _by_trader_route(s, c, config, open_s)
     status, reason = _statuses(
-        s, config, doc_pick, doc_count, trader_pick, party_known, key_known, in_window, covered
+        s, config, doc, doc_count, trader, party_known, key_known, in_window, s.covered(c)
     )
-    return _result(seizures, clearance, config, doc_pick, trader_pick, status, reason)
+    return _result(seizures, clearance, config, doc, trader, status, reason)
 
 
 def labels_from_links(links: pd.DataFrame) -> pd.DataFrame:
@@ -344,6 +309,52 @@ class _Keys:
     row: np.ndarray  # input row the key belongs to
 
 
+def _by_document(s: _Side, c: _Side, window_days: int) -> tuple[_Pick, np.ndarray]:
+    """Step 1: records with the seizure's transport document within `window_days` either side;
+    also, per seizure, how many dated records carry its document at all."""
+    n, n_c = len(s.day), len(c.day)
+    doc_c, doc_uniques = pd.factorize(c.document.where(c.dated))
+    doc_s = _lookup(doc_uniques, s.document)
+    doc_s[~s.dated] = _NOT_FOUND
+    doc_records = np.bincount(doc_c[doc_c >= 0], minlength=len(doc_uniques))
+    doc_count = np.r_[doc_records, 0][np.where(doc_s >= 0, doc_s, len(doc_records))]
+    pick = _Pick(n, n_c, max_days=window_days)
+    s_rows, c_rows = np.arange(n), np.arange(n_c)
+    w = window_days
+    for pairs in _window_pairs(doc_s, s.day, s_rows, doc_c, c.day, c_rows, before=w, after=w):
+        pick.add(*pairs)
+    return pick, doc_count
+
+
+def _by_trader_route(
+    s: _Side, c: _Side, config: LinkConfig, open_s: np.ndarray
+) -> tuple[_Pick, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 2, for the seizures in `open_s`: records with the seizure's trader, HS heading and
+    route in the date window. Also, per seizure, for the reasons: party known, (party, hs4,
+    country) key known, and some record with the key in the window whatever its route."""
+    key_s, key_c, party_known, key_known = _trader_keys(s, c, open_s)
+    origin_s, origin_c = _shared_codes(s.origin, c.origin)
+    departure_s, departure_c = _shared_codes(s.departure, c.departure)
+    n = len(s.day)
+    in_window = np.zeros(n, dtype=bool)
+    pick = _Pick(n, len(c.day), max(config.window_before_days, config.window_after_days))
+    for ps, pc_, days in _window_pairs(
+        key_s.key,
+        s.day[key_s.row],
+        key_s.row,
+        key_c.key,
+        c.day[key_c.row],
+        key_c.row,
+        before=config.window_before_days,
+        after=config.window_after_days,
+    ):
+        in_window[ps] = True
+        route = _route_ok(origin_s, origin_c, ps, pc_)
+        route &= _route_ok(departure_s, departure_c, ps, pc_)
+        pick.add(ps[route], pc_[route], days[route])
+    return pick, party_known, key_known, in_window
+
+
 def _trader_keys(
     s: _Side, c: _Side, open_s: np.ndarray
 ) -> tuple[_Keys, _Keys, np.ndarray, np.ndarray]:
@@ -400,22 +411,57 @@ def _window_pairs(
     right_row: np.ndarray,
     before: int,
     after: int,
-    max_pairs: int | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Pairs with equal keys (>= 0) and -after <= left_day - right_day <= before, in chunks.
 
-    Yields arrays s, c (input row numbers) and days (left_day - right_day). The window becomes an
-    equi-join on (key, bucket) with buckets `before + after + 1` days wide: a left row's window
-    touches at most two buckets, so only records a few windows apart are ever paired. The join
-    size of every left row is known in advance, so left rows are cut into chunks of about
-    `max_pairs` joined rows, all rows of one seizure in the same chunk.
+    Yields arrays s, c (input row numbers) and days (left_day - right_day). The join runs on
+    (key, bucket) keys from `_bucket_join`. The join size of every left row is known in advance,
+    so left rows are cut into chunks of about MAX_PAIRS joined rows, all rows of one seizure in
+    the same chunk.
     """
     lk, rk = left_key >= 0, right_key >= 0
     left_key, left_day, left_row = left_key[lk], left_day[lk], left_row[lk]
     right_key, right_day, right_row = right_key[rk], right_day[rk], right_row[rk]
     if not len(left_key) or not len(right_key):
         return
+    l_join, l_idx, r_join = _bucket_join(left_key, left_day, right_key, right_day, before, after)
+    if not len(l_idx):
+        return
 
+    join_keys, join_counts = np.unique(r_join, return_counts=True)
+    at = np.minimum(np.searchsorted(join_keys, l_join), len(join_keys) - 1)
+    size = np.where(join_keys[at] == l_join, join_counts[at], 0)
+    # Chunks by seizure row: the pairs of one seizure are never split.
+    rows = left_row[l_idx]
+    per_row = np.bincount(rows, weights=size)
+    chunk_of_row = (np.cumsum(per_row) - per_row) // max(MAX_PAIRS, 1)
+    chunk = chunk_of_row[rows]
+    right = pd.DataFrame({"k": r_join, "ri": np.arange(len(right_key))})
+    for value in np.unique(chunk[size > 0]):
+        part = (chunk == value) & (size > 0)
+        left = pd.DataFrame({"k": l_join[part], "li": l_idx[part]})
+        merged = left.merge(right, on="k", how="inner", sort=False)
+        li, ri = merged["li"].to_numpy(), merged["ri"].to_numpy()
+        del merged
+        days = left_day[li] - right_day[ri]
+        ok = (days >= -after) & (days <= before)
+        yield left_row[li[ok]], right_row[ri[ok]], days[ok]
+
+
+def _bucket_join(
+    left_key: np.ndarray,
+    left_day: np.ndarray,
+    right_key: np.ndarray,
+    right_day: np.ndarray,
+    before: int,
+    after: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Equi-join keys for the date window: (l_join, l_idx, r_join).
+
+    Buckets are `before + after + 1` days wide, so a left row's window touches at most two
+    buckets: l_join has one or two keys per left row, l_idx the left position of each (left keys
+    absent on the right are dropped), r_join one key per right row.
+    """
     width = before + after + 1
     r_bucket = right_day // width
     lo, hi = (left_day - before) // width, (left_day + after) // width
@@ -429,30 +475,12 @@ def _window_pairs(
     keep = l_codes >= 0
     l_codes, l_bucket, l_idx = l_codes[keep], l_bucket[keep], l_idx[keep]
     if not len(l_idx):
-        return
+        return l_idx, l_idx, l_idx
     base = min(int(r_bucket.min()), int(l_bucket.min()))
     n_buckets = max(int(r_bucket.max()), int(l_bucket.max())) - base + 1
     r_join = codes.astype(np.int64) * n_buckets + (r_bucket - base)
     l_join = l_codes.astype(np.int64) * n_buckets + (l_bucket - base)
-
-    join_keys, join_counts = np.unique(r_join, return_counts=True)
-    at = np.minimum(np.searchsorted(join_keys, l_join), len(join_keys) - 1)
-    size = np.where(join_keys[at] == l_join, join_counts[at], 0)
-    # Chunks by seizure row: the pairs of one seizure are never split.
-    rows = left_row[l_idx]
-    per_row = np.bincount(rows, weights=size)
-    chunk_of_row = (np.cumsum(per_row) - per_row) // max(max_pairs or MAX_PAIRS, 1)
-    chunk = chunk_of_row[rows]
-    right = pd.DataFrame({"k": r_join, "ri": np.arange(len(right_key))})
-    for value in np.unique(chunk[size > 0]):
-        part = (chunk == value) & (size > 0)
-        left = pd.DataFrame({"k": l_join[part], "li": l_idx[part]})
-        merged = left.merge(right, on="k", how="inner", sort=False)
-        li, ri = merged["li"].to_numpy(), merged["ri"].to_numpy()
-        del merged
-        days = left_day[li] - right_day[ri]
-        ok = (days >= -after) & (days <= before)
-        yield left_row[li[ok]], right_row[ri[ok]], days[ok]
+    return l_join, l_idx, r_join
 
 
 def _route_ok(s_codes: np.ndarray, c_codes: np.ndarray, s: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -530,26 +558,106 @@ def _statuses(
     in_window: np.ndarray,
     covered: np.ndarray,
 ) -> tuple[np.ndarray, pd.Series]:
-    n = len(s.day)
+    """Status of every seizure and the plain-text reason for it."""
+    status = _status(s, doc, trader, covered)
+    w = config.document_window_days
+    no_doc = _no_document_link(s, doc_count, w)
+    reason = pd.Series("", index=range(len(status)), dtype="string")
+    _explain_document(reason, status, doc, w)
+    _explain_trader_route(reason, status, doc, trader, no_doc)
+    _explain_not_eligible(reason, status, s, no_doc)
+    unlinked = status == UNLINKED
+    no_trader = _no_trader_link(s, config, trader, party_known, key_known, in_window)
+    reason[unlinked] = no_doc[unlinked] + "; " + no_trader[unlinked]
+    reason[~s.dated] = "seizure has no date, so no date window can be applied"
+    return status, reason
+
+
+def _status(s: _Side, doc: _Pick, trader: _Pick, covered: np.ndarray) -> np.ndarray:
+    """A document link or tie settles a seizure; else a trader link or tie; else it is not
+    eligible when no clearance data covers its countries, and unlinked otherwise."""
     doc_linked = doc.chosen >= 0
     doc_amb = doc.tied > 1
     trader_linked = ~doc_linked & ~doc_amb & (trader.chosen >= 0)
     trader_amb = ~doc_linked & ~doc_amb & (trader.tied > 1)
     settled = doc_linked | doc_amb | trader_linked | trader_amb
     not_eligible = ~settled & s.dated & ~covered
-    status = np.select(
+    return np.select(
         [doc_linked, doc_amb, trader_linked, trader_amb, not_eligible],
         [LINKED_DOCUMENT, AMBIGUOUS, LINKED_TRADER_ROUTE, AMBIGUOUS, NOT_ELIGIBLE],
         UNLINKED,
     )
 
-    def count(values: np.ndarray) -> pd.Series:
-        return pd.Series(values, dtype="int64").astype("string")
 
-    w = config.document_window_days
-    window = f"{config.window_before_days} days before to {config.window_after_days} days after"
+def _counts(values: np.ndarray) -> pd.Series:
+    return pd.Series(values, dtype="int64").astype("string")
+
+
+def _explain_document(reason: pd.Series, status: np.ndarray, doc: _Pick, w: int) -> None:
+    """Fill in the reasons of the seizures linked, or tied, by transport document."""
+    linked = status == LINKED_DOCUMENT
+    tied = doc.tied > 1
+    days = _counts(np.abs(doc.days))
+    reason[linked] = (
+        "transport document match, "
+        + days[linked]
+        + " day(s) apart, closest of "
+        + _counts(doc.candidates)[linked]
+        + f" within {w} days"
+    )
+    reason[tied] = (
+        "transport document matches "
+        + _counts(doc.tied)[tied]
+        + " clearance records equally close in date ("
+        + days[tied]
+        + " day(s) apart)"
+    )
+
+
+def _explain_trader_route(
+    reason: pd.Series, status: np.ndarray, doc: _Pick, trader: _Pick, no_doc: pd.Series
+) -> None:
+    """Fill in the reasons of the seizures linked, or tied, by trader, HS heading and route."""
+    linked = status == LINKED_TRADER_ROUTE
+    tied = (status == AMBIGUOUS) & ~(doc.tied > 1)
+    days = _counts(np.abs(trader.days))
+    reason[linked] = (
+        no_doc[linked]
+        + "; trader, HS heading and route match, "
+        + days[linked]
+        + " day(s) apart, closest of "
+        + _counts(trader.candidates)[linked]
+    )
+    reason[tied] = (
+        no_doc[tied]
+        + "; trader, HS heading and route match "
+        + _counts(trader.tied)[tied]
+        + " clearance records equally close in date ("
+        + days[tied]
+        + " day(s) apart)"
+    )
+
+
+def _explain_not_eligible(
+    reason: pd.Series, status: np.ndarray, s: _Side, no_doc: pd.Series
+) -> None:
+    """Fill in the reasons of the seizures whose countries no clearance data covers."""
+    rows = status == NOT_ELIGIBLE
+    destination = s.countries[1].fillna("?")
+    reason[rows] = (
+        no_doc[rows]
+        + "; neither reporting country "
+        + s.reporting.fillna("?")[rows]
+        + " nor destination country "
+        + destination[rows]
+        + " appears in the clearance data (kept as regional intelligence)"
+    )
+
+
+def _no_document_link(s: _Side, doc_count: np.ndarray, w: int) -> pd.Series:
+    """Why step 1 linked nothing, per seizure ("" where it did find candidates)."""
     has_doc = s.document.notna().to_numpy()
-    doc_part = pd.Series(
+    text = pd.Series(
         np.select(
             [~has_doc, doc_count == 0],
             ["no transport document", "transport document not in the clearance data"],
@@ -557,16 +665,28 @@ def _statuses(
         ),
         dtype="string",
     )
-    doc_far = has_doc & (doc_count > 0)
-    doc_part[doc_far] = (
+    far = has_doc & (doc_count > 0)
+    text[far] = (
         "transport document matches "
-        + count(doc_count)[doc_far]
+        + _counts(doc_count)[far]
         + f" clearance record(s), none within {w} days"
     )
-    hs4 = s.hs4.fillna("")
+    return text
+
+
+def _no_trader_link(
+    s: _Side,
+    config: LinkConfig,
+    trader: _Pick,
+    party_known: np.ndarray,
+    key_known: np.ndarray,
+    in_window: np.ndarray,
+) -> pd.Series:
+    """Why step 2 linked nothing: the first of its conditions that failed, per seizure."""
+    window = f"{config.window_before_days} days before to {config.window_after_days} days after"
     has_party = np.logical_or.reduce([p.notna().to_numpy() for p in s.parties])
     route_fail = in_window & (trader.candidates == 0)
-    trader_part = pd.Series(
+    text = pd.Series(
         np.select(
             [
                 s.hs4.isna().to_numpy(),
@@ -590,52 +710,8 @@ def _statuses(
         dtype="string",
     )
     wrong_hs = s.hs4.notna().to_numpy() & has_party & party_known & ~key_known
-    trader_part[wrong_hs] = trader_part[wrong_hs] + hs4[wrong_hs]
-
-    reason = pd.Series("", index=range(n), dtype="string")
-    days_doc, days_tr = count(np.abs(doc.days)), count(np.abs(trader.days))
-    reason[doc_linked] = (
-        "transport document match, "
-        + days_doc[doc_linked]
-        + " day(s) apart, closest of "
-        + count(doc.candidates)[doc_linked]
-        + f" within {w} days"
-    )
-    reason[doc_amb] = (
-        "transport document matches "
-        + count(doc.tied)[doc_amb]
-        + " clearance records equally close in date ("
-        + days_doc[doc_amb]
-        + " day(s) apart)"
-    )
-    reason[trader_linked] = (
-        doc_part[trader_linked]
-        + "; trader, HS heading and route match, "
-        + days_tr[trader_linked]
-        + " day(s) apart, closest of "
-        + count(trader.candidates)[trader_linked]
-    )
-    reason[trader_amb] = (
-        doc_part[trader_amb]
-        + "; trader, HS heading and route match "
-        + count(trader.tied)[trader_amb]
-        + " clearance records equally close in date ("
-        + days_tr[trader_amb]
-        + " day(s) apart)"
-    )
-    destination = s.countries[1].fillna("?")
-    reason[not_eligible] = (
-        doc_part[not_eligible]
-        + "; neither reporting country "
-        + s.reporting.fillna("?")[not_eligible]
-        + " nor destination country "
-        + destination[not_eligible]
-        + " appears in the clearance data (kept as regional intelligence)"
-    )
-    unlinked = status == UNLINKED
-    reason[unlinked] = doc_part[unlinked] + "; " + trader_part[unlinked]
-    reason[~s.dated] = "seizure has no date, so no date window can be applied"
-    return status, reason
+    text[wrong_hs] = text[wrong_hs] + s.hs4.fillna("")[wrong_hs]
+    return text
 
 
 def _result(

@@ -386,18 +386,21 @@ def normalise_date(
     return Normalised(values, errors)
 
 
+FIRST_DAY, LAST_DAY = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")  # plausible records
+
+
 def _parse_dates(text: pd.Series, formats: tuple[str, ...]) -> tuple[pd.Series, np.ndarray]:
     """Parsed dates of distinct texts, and which could not be parsed."""
     # The local date as written: a UTC offset or "Z" says nothing about the day of the record.
     text = text.str.replace(_TZ_SUFFIX, r"\1", regex=True)
     values = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     todo = text.notna()
-    values[todo] = pd.to_datetime(text[todo], format="ISO8601", errors="coerce")
+    values[todo] = _dates(text[todo], "ISO8601")
     todo &= values.isna()
     for fmt in formats:
         if not todo.any():
             break
-        values[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        values[todo] = _dates(text[todo], fmt)
         todo &= values.isna()
     if todo.any():
         serial = pd.to_numeric(text[todo], errors="coerce")
@@ -405,6 +408,16 @@ def _parse_dates(text: pd.Series, formats: tuple[str, ...]) -> tuple[pd.Series, 
         values[todo] = _EXCEL_EPOCH + pd.to_timedelta(serial.where(plausible), unit="D")
         todo &= values.isna()
     return values.dt.normalize(), todo.to_numpy()
+
+
+def _dates(text: pd.Series, fmt: str) -> pd.Series:
+    """Dates in FIRST_DAY..LAST_DAY as nanosecond timestamps; anything else missing.
+
+    pandas parses "0001-01-01" at a coarser unit than nanoseconds; kept as it is, the value
+    would overflow the column and fail the whole file instead of refusing one row.
+    """
+    parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    return parsed.where(parsed.between(FIRST_DAY, LAST_DAY)).astype("datetime64[ns]")
 
 
 def normalise_text(raw: pd.Series) -> Normalised:

@@ -5,6 +5,7 @@ Rows are never dropped silently: each row either passes or leaves with every rea
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date
 
@@ -74,6 +75,25 @@ def validate(
     Member-specific columns (x_*) pass as text, or as numbers when named in `numeric_extras`.
     """
     mapped = mapped.reset_index(drop=True)
+    clean, problems = _normalise_fields(contract, mapped, date_formats, today)
+    extras, extra_problems = _extra_columns(mapped, numeric_extras)
+    frame = pd.DataFrame(clean | extras, index=mapped.index)
+    problems |= extra_problems
+    problems["id"] = _flag_repeated_ids(frame["id"], mapped[SOURCE_ROW], problems["id"])
+
+    reasons = _join_reasons(problems)
+    # pandera is the contract's last word: anything a normaliser let through that breaks the
+    # declared schema is rejected here with the schema's own message.
+    for label, text in _schema_failures(contract, frame[reasons.isna()]).items():
+        reasons.loc[label] = text
+    ok = reasons.isna()
+    return Validated(accepted=frame[ok], rejected_reasons=reasons[~ok])
+
+
+def _normalise_fields(
+    contract: Contract, mapped: pd.DataFrame, date_formats: tuple[str, ...], today: date | None
+) -> tuple[dict[str, pd.Series], dict[str, pd.Series]]:
+    """Clean columns of the contract's fields (plus HS levels), and the problems per field."""
     clean: dict[str, pd.Series] = {}
     problems: dict[str, pd.Series] = {}
     empty = pd.Series(pd.NA, index=mapped.index, dtype="string")
@@ -88,45 +108,53 @@ def validate(
         problems[f.name] = errors
         if f.kind is Kind.HS_CODE:
             clean.update(norm.hs_levels(result.values, prefix=f.name.removesuffix("hs_code")))
+    return clean, problems
 
-    frame = pd.DataFrame(clean, index=mapped.index)
+
+def _extra_columns(
+    mapped: pd.DataFrame, numeric_extras: tuple[str, ...]
+) -> tuple[dict[str, pd.Series], dict[str, pd.Series]]:
+    """Member-specific columns, and the problems of those read as numbers."""
+    columns: dict[str, pd.Series] = {}
+    problems: dict[str, pd.Series] = {}
     for column in mapped.columns:
         if column in numeric_extras:
             result = norm.normalise_number(mapped[column])
-            frame[column] = result.values
+            columns[column] = result.values
             problems[column] = result.errors
         elif column.startswith(EXTRA_PREFIX):
-            frame[column] = mapped[column].astype("string").str.strip()
+            columns[column] = mapped[column].astype("string").str.strip()
+    return columns, problems
 
-    ids = frame["id"]
+
+def _flag_repeated_ids(ids: pd.Series, source_row: pd.Series, problems: pd.Series) -> pd.Series:
+    """`problems` of the id field, with every repeat of an id pointing at its first row."""
     repeated = ids.notna() & ids.duplicated(keep="first")
-    if repeated.any():
-        first_row = mapped[SOURCE_ROW].groupby(ids).transform("first").astype("Int64")
-        problems["id"] = problems["id"].mask(
-            repeated, "duplicate of row " + first_row.astype("string") + " in this file"
-        )
+    if not repeated.any():
+        return problems
+    first_row = source_row.groupby(ids).transform("first").astype("Int64")
+    return problems.mask(
+        repeated, "duplicate of row " + first_row.astype("string") + " in this file"
+    )
 
-    reasons = _join_reasons(problems)
-    ok = reasons.isna()
-    accepted = frame[ok]
-    # pandera is the contract's last word: anything a normaliser let through that breaks the
-    # declared schema is rejected here with the schema's own message.
+
+def _schema_failures(contract: Contract, accepted: pd.DataFrame) -> dict[Hashable, str]:
+    """pandera's reasons for the rows of `accepted` that break the schema, by row label."""
     try:
         contract.schema().validate(accepted, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         failures = exc.failure_cases
         failures = failures[failures["index"].notna()]
-        for label, group in failures.groupby("index"):  # row labels of `frame`
-            text = "; ".join(
+        return {
+            label: "; ".join(
                 f"{col}: fails {check} ({value!r})"
                 for col, check, value in zip(
                     group["column"], group["check"], group["failure_case"], strict=True
                 )
             )
-            reasons.loc[label] = text
-        ok = reasons.isna()
-        accepted = frame[ok]
-    return Validated(accepted=accepted, rejected_reasons=reasons[~ok])
+            for label, group in failures.groupby("index")
+        }
+    return {}
 
 
 def _join_reasons(problems: dict[str, pd.Series]) -> pd.Series:

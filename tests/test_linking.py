@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -604,10 +603,8 @@ def test_inspection_outcome_wins_and_conflicts_are_counted():
 # --- demo data --------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("riskscore.synth") is None, reason="riskscore.synth not available"
-)
 def test_demo_data_links_by_document(tmp_path: Path):
+    # Imported here so that only this test, not the whole module, depends on the demo generator.
     from riskscore.synth import generate
 
     generate(tmp_path, declarations=3000)

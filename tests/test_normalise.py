@@ -302,10 +302,9 @@ def test_infinite_number_is_rejected_not_silently_dropped(raw):
 
 
 @pytest.mark.parametrize(("raw", "decimal_comma_value"), [("1,5", 1.5), ("1.234,5", 1234.5)])
-def test_decimal_comma_is_not_silently_misread(raw, decimal_comma_value):
-    value, error = one(norm.normalise_number, raw)
-    # Either read correctly or rejected with a reason; never a silently different number.
-    assert value == decimal_comma_value or (value is None and error is not None)
+def test_decimal_comma_is_read_as_decimal(raw, decimal_comma_value):
+    # A lone comma, or a comma after dotted thousands, is the decimal mark: never 15 or 12345.
+    assert one(norm.normalise_number, raw) == (decimal_comma_value, None)
 
 
 @pytest.mark.parametrize(
@@ -383,10 +382,24 @@ def test_custom_date_format_is_tried():
 
 
 @pytest.mark.parametrize(
-    "raws",
-    [["2024-02-05T10:30:00+09:00"], ["2024-02-05T10:30:00+09:00", "2024-02-06"]],
+    ("raws", "expected"),
+    [
+        (["2024-02-05T10:30:00+09:00"], ["2024-02-05"]),
+        # Beside a naive date: pandas will not parse aware and naive times in one call.
+        (["2024-02-05T10:30:00+09:00", "2024-02-06"], ["2024-02-05", "2024-02-06"]),
+        # 03:30 at +09:00 is the 4th in UTC: the offset is dropped, not applied.
+        (["2024-02-05T03:30:00+09:00", "2024-02-05T22:00:00Z"], ["2024-02-05", "2024-02-05"]),
+    ],
 )
-def test_date_with_utc_offset_does_not_crash(raws):
+def test_date_with_utc_offset_keeps_the_local_date(raws, expected):
     result = run(norm.normalise_date, raws, today=TODAY)
-    value, error = result.values.iloc[0], result.errors.iloc[0]
-    assert value == pd.Timestamp("2024-02-05") or not pd.isna(error)
+    assert result.values.tolist() == [pd.Timestamp(d) for d in expected]
+    assert result.errors.isna().all()
+
+
+@pytest.mark.parametrize("raw", ["0001-01-01", "1500-01-01", "1899-12-31", "2500-01-01", "-5"])
+def test_a_date_outside_any_plausible_record_is_refused_not_fatal(raw):
+    result = run(norm.normalise_date, [raw, "2024-02-05"], today=TODAY)
+    assert pd.isna(result.values.iloc[0]) and not pd.isna(result.errors.iloc[0])
+    assert result.values.iloc[1] == pd.Timestamp("2024-02-05")
+    assert pd.isna(result.errors.iloc[1])

@@ -18,11 +18,14 @@ import pytest
 from openpyxl import load_workbook
 
 from riskscore import synth
-from riskscore import synth_catalogue as cat
 from riskscore.features import vocab
 from riskscore.features.contracts import CLEARANCE, DECLARATIONS, SEIZURES, Contract, Kind
+from riskscore.synth import generator, patterns
+from riskscore.synth.catalogue_goods import COVER_DESCRIPTIONS
+from riskscore.synth.catalogue_places import COUNTRY_SPELLINGS
+from riskscore.synth.catalogue_seizures import REGION_REPORTERS
 
-SOUTH_AMERICA = list(synth.RICE_ORIGINS)
+SOUTH_AMERICA = list(patterns.RICE_ORIGINS)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +131,7 @@ def test_declarations_are_the_inspected_subset(small: synth.SynthSummary) -> Non
     revenue = declarations["revenue_recovered"] > 0
     assert revenue.any()
     assert (declarations.loc[revenue, "illicit"] == 1).all()
-    assert declarations.loc[revenue, "hs_code"].str[:4].isin(synth.UNDERVALUED_HEADINGS).all()
+    assert declarations.loc[revenue, "hs_code"].str[:4].isin(patterns.UNDERVALUED_HEADINGS).all()
 
 
 def test_same_seed_gives_identical_files(small: synth.SynthSummary, tmp_path: Path) -> None:
@@ -143,7 +146,7 @@ def test_same_seed_gives_identical_files(small: synth.SynthSummary, tmp_path: Pa
 def test_chunks_join_seamlessly_and_report_progress(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(synth, "CHUNK_ROWS", 700)
+    monkeypatch.setattr(generator, "CHUNK_ROWS", 700)
     seen: list[int] = []
     summary = synth.generate(tmp_path, declarations=2_000, seed=3, progress=seen.append)
     assert seen == [700, 1_400, 2_000]
@@ -222,14 +225,14 @@ def test_rice_from_south_america_by_sea(labelled: pd.DataFrame) -> None:
 def test_cigarettes_shipped_from_a_hub(labelled: pd.DataFrame) -> None:
     d = labelled
     hit = (d["departure_country"] != d["origin_country"]) & d["departure_country"].isin(
-        synth.CIGARETTE_HUBS
+        patterns.CIGARETTE_HUBS
     )
     _assert_pattern(d, hit, d["hs4"] == "2402", 4)
 
 
 def test_undervaluation_and_revenue(labelled: pd.DataFrame) -> None:
     d = labelled
-    scope = d["hs4"].isin(synth.UNDERVALUED_HEADINGS)
+    scope = d["hs4"].isin(patterns.UNDERVALUED_HEADINGS)
     hit = d["price_ratio"] < 0.3
     _assert_pattern(d, hit, scope, 5)
     found = hit & scope & (d["illicit"] == 1)
@@ -250,15 +253,15 @@ def test_repeat_offenders_keep_offending(labelled: pd.DataFrame) -> None:
 
 def test_new_traders(labelled: pd.DataFrame) -> None:
     d = labelled
-    hit = (d["first_seen"] >= "2024-04-01") & (d["trader_age"] < synth.NEW_TRADER_DAYS)
+    hit = (d["first_seen"] >= "2024-04-01") & (d["trader_age"] < patterns.NEW_TRADER_DAYS)
     _assert_pattern(d, hit, d["first_seen"] < "2025-06-01", 1.5)
 
 
 def test_drugs_in_small_parcels(labelled: pd.DataFrame) -> None:
     d = labelled
     scope = d["transport_mode"].isin(["postal", "courier"])
-    hit = d["origin_country"].isin(synth.PARCEL_DRUG_ORIGINS) & (
-        d["gross_weight_kg"] < synth.PARCEL_DRUG_MAX_KG
+    hit = d["origin_country"].isin(patterns.PARCEL_DRUG_ORIGINS) & (
+        d["gross_weight_kg"] < patterns.PARCEL_DRUG_MAX_KG
     )
     _assert_pattern(d, hit, scope, 2)
 
@@ -267,13 +270,13 @@ def test_description_not_matching_the_hs_code(labelled: pd.DataFrame) -> None:
     d = labelled
     hit = d["description_share"] < 0.02  # a description almost never seen under this heading
     _assert_pattern(d, hit, d["hs4"].notna(), 3)
-    assert d.loc[hit, "goods_description"].isin(cat.COVER_DESCRIPTIONS).any()
+    assert d.loc[hit, "goods_description"].isin(COVER_DESCRIPTIONS).any()
 
 
 def test_timber_origin(labelled: pd.DataFrame) -> None:
     d = labelled
-    hit = d["origin_country"] == synth.TIMBER_ORIGIN
-    _assert_pattern(d, hit, d["hs_code"].str[:2] == synth.TIMBER_CHAPTER, 3)
+    hit = d["origin_country"] == patterns.TIMBER_ORIGIN
+    _assert_pattern(d, hit, d["hs_code"].str[:2] == patterns.TIMBER_CHAPTER, 3)
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,7 +314,7 @@ def test_regional_seizures_share_the_patterns_but_never_link(big: synth.SynthSum
     clearance, _, seizures = _load(big)
     regional = seizures[seizures["x_linked_clearance_id"] == ""]
     assert (regional["reporting_country"] != synth.MEMBER_COUNTRY).all()
-    assert set(regional["reporting_country"]) <= set(cat.REGION_REPORTERS)
+    assert set(regional["reporting_country"]) <= set(REGION_REPORTERS)
     docs = set(clearance["transport_document"])
     assert not (set(regional["transport_document"]) - {""}) & docs
     assert not set(regional["trader"]) & set(clearance["importer_id"])
@@ -362,7 +365,6 @@ def test_workbook_is_messy_with_a_few_bad_rows(big: synth.SynthSummary) -> None:
 def test_messy_spellings_are_known_to_the_vocabularies(big: synth.SynthSummary) -> None:
     """Every spelling in the workbook can be mapped back by vocab, pycountry or the catalogue."""
     header, rows = _workbook_rows(big.seizures_xlsx_path)
-    col = {name: i for i, name in enumerate(header)}
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     bad = frame["id"].isna() | (frame["origin_country"] == "Atlantis")
 
@@ -375,12 +377,23 @@ def test_messy_spellings_are_known_to_the_vocabularies(big: synth.SynthSummary) 
     known("place_type", vocab.PLACE_TYPES, vocab.PLACE_TYPE_ALIASES)
     known("commodity_category", vocab.COMMODITY_CATEGORIES, vocab.COMMODITY_ALIASES)
     known("transport_mode", tuple(vocab.REC19_MODES), vocab.MODE_ALIASES)
-    spelled = {s for names in cat.COUNTRY_SPELLINGS.values() for s in names}
-    for name in ("reporting_country", "origin_country", "departure_country"):
+    spelled = {s for names in COUNTRY_SPELLINGS.values() for s in names}
+
+    def country(v: str) -> bool:
+        return bool(v in spelled or pycountry.countries.get(alpha_2=v) or _lookup(v))
+
+    countries = ("reporting_country", "origin_country", "departure_country", "destination_country")
+    for name in countries:
         for v in frame.loc[~bad, name].dropna():
-            found = v in spelled or pycountry.countries.get(alpha_2=v) or _lookup(v)
-            assert found, (name, v)
-    assert col["transit_countries"] >= 0
+            assert country(v), (name, v)
+    routes = frame.loc[~bad, "transit_countries"].dropna()
+    assert len(routes) > 0
+    for v in routes:
+        # ";" always separates countries; "," too, unless part of a name ("Hong Kong, China").
+        for part in (p.strip() for p in str(v).split(";")):
+            names = [part] if country(part) else [p.strip() for p in part.split(",")]
+            for transit in names:
+                assert country(transit), ("transit_countries", v, transit)
 
 
 def _lookup(name: str) -> bool:
