@@ -26,8 +26,7 @@ from riskscore.models.registry import ModelRef
 from riskscore.models.risk_model import RiskModel
 from riskscore.models.window import ScoredWindow
 from riskscore.reports import sections
-from riskscore.reports.audit import Audit, AuditRule, audit
-from riskscore.reports.card import model_card_section
+from riskscore.reports.audit import Audit, audit
 from riskscore.reports.data import (
     Explained,
     ReportError,
@@ -36,7 +35,7 @@ from riskscore.reports.data import (
     importance,
 )
 from riskscore.reports.html import page
-from riskscore.reports.seizures import IntelConfig, SeizureIntel, seizure_intelligence
+from riskscore.reports.seizures import SeizureIntel, seizure_intelligence
 from riskscore.settings import Settings
 
 REPORT_ARTIFACT = "report.html"
@@ -54,10 +53,6 @@ def render_report(
     end: pd.Timestamp | None = None,
     lineage: dict | None = None,
     labels: dict | None = None,
-    sample: int = 5000,
-    seed: int = 7,
-    audit_rule: AuditRule | None = None,
-    intel_config: IntelConfig | None = None,
     progress: Progress | None = None,
 ) -> str:
     """The report as one HTML document.
@@ -68,12 +63,9 @@ def render_report(
     """
     step = progress or (lambda _: None)
     ref = model_ref or ModelRef("(in memory)")
-    intel_config = intel_config or IntelConfig()
     found = None
     if store_dir is not None:
-        found = _from_history(
-            model, store_dir, start, end, sample, seed, audit_rule, intel_config, step
-        )
+        found = _from_history(model, store_dir, start, end, step)
         lineage = lineage if lineage is not None else found.lineage
         labels = labels if labels is not None else found.history.label_counts
     step("drawing the plots")
@@ -90,9 +82,9 @@ def render_report(
             evaluation.model if evaluation else model, ranked, explained, where
         ),
         sections.performance_section(model, evaluation),
-        sections.seizure_section(found.intel if found else None, intel_config),
+        sections.seizure_section(found.intel if found else None),
         sections.audit_section(found.audit if found else None),
-        model_card_section(model, ref.facts(), lineage, labels),
+        sections.model_card_section(model, ref.facts(), lineage, labels),
     ]
     return page(_title(ref), _subtitle(ref, evaluation), sections.TITLES, body)
 
@@ -114,10 +106,6 @@ def _from_history(
     store_dir: Path,
     start: pd.Timestamp | None,
     end: pd.Timestamp | None,
-    sample: int,
-    seed: int,
-    audit_rule: AuditRule | None,
-    intel_config: IntelConfig,
     step: Progress,
 ) -> _FromHistory:
     if not Path(store_dir).is_dir():
@@ -128,11 +116,11 @@ def _from_history(
     step("scoring the evaluation window")
     evaluation = evaluation_window(model, history, start, end)
     step("explaining a sample (SHAP)")
-    explained = explain_sample(evaluation, sample, seed)
+    explained = explain_sample(evaluation)
     step("seizure intelligence")
-    intel = seizure_intelligence(history, intel_config)
+    intel = seizure_intelligence(history)
     step("non-discrimination audit")
-    result = _audit(evaluation, history, audit_rule)
+    result = _audit(evaluation, history)
     return _FromHistory(history, store.lineage(), evaluation, explained, intel, result)
 
 
@@ -151,12 +139,12 @@ def _subtitle(ref: ModelRef, evaluation: ScoredWindow | None) -> list[str]:
     return [f"Model {ref.uri}{window}", f"Generated {generated}{without}"]
 
 
-def _audit(evaluation: ScoredWindow, history: History, rule: AuditRule | None) -> Audit:
+def _audit(evaluation: ScoredWindow, history: History) -> Audit:
     """The audit of the window; a trader's size is its declarations up to the window's end."""
     rows = history.declarations
     known = rows[rows["date"] <= evaluation.end]
     sizes = known["importer_id"].value_counts()
-    return audit(evaluation.frame, evaluation.scored.channel, evaluation.label, sizes, rule)
+    return audit(evaluation.frame, evaluation.scored.channel, evaluation.label, sizes)
 
 
 @dataclass

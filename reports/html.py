@@ -64,6 +64,16 @@ def note(text: str) -> str:
     return f'<div class="note">{esc(text)}</div>'
 
 
+def side_by_side(*parts: str) -> str:
+    """Side by side while they fit (a plot and its table)."""
+    return f'<div class="figures">{"".join(parts)}</div>'
+
+
+def in_halves(*parts: str) -> str:
+    """Plots side by side, each shrunk to half the width if need be."""
+    return f'<div class="figures pair">{"".join(parts)}</div>'
+
+
 def section(section_id: str, title: str, parts: Iterable[str]) -> str:
     body = "\n".join(parts)
     return f'<section id="{esc(section_id)}">\n<h2>{esc(title)}</h2>\n{body}\n</section>'

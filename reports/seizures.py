@@ -54,6 +54,7 @@ class SeizureIntel:
     seizures: int  # over the last `base_days`
     declarations: int
     unranked_cells: int  # cells with seizures but too little member traffic to rank
+    config: IntelConfig  # the periods and thresholds these tables were made with
 
 
 def cell_label(kind: str, key: str) -> str:
@@ -107,41 +108,81 @@ def seizure_intelligence(history: History, config: IntelConfig | None = None) ->
     config = config or IntelConfig()
     seized = prepare_seizures(history.seizures)
     traffic = prepare_rows(history.declarations)
+    as_of = _day_after(seized, traffic)
+    year_start = as_of - config.base_days
+    repeats = _repeats_origin_cell(traffic, year_start, as_of)
+    highest, unranked = _highest(_year(seized, traffic, as_of, repeats, config), config)
+    return SeizureIntel(
+        highest=_labelled(highest),
+        rising=_labelled(_rising(seized, traffic, as_of, repeats, config)),
+        as_of=pd.Timestamp(np.datetime64(as_of, "D")),
+        seizures=int(_total(seized["day"], year_start, as_of)),
+        declarations=int(_total(traffic["day"], year_start, as_of)),
+        unranked_cells=unranked,
+        config=config,
+    )
+
+
+def _day_after(seized: dict[str, np.ndarray], traffic: dict[str, np.ndarray]) -> int:
+    """The first day after the data (seizures and declarations)."""
     last_day = max(
         int(seized["day"].max()) if len(seized["day"]) else 0,
         int(traffic["day"].max()) if len(traffic["day"]) else 0,
     )
-    as_of = last_day + 1
-    m = config.smoothing
+    return last_day + 1
 
-    year = _period(seized, traffic, as_of - config.base_days, as_of)
-    total_s = _total(seized["day"], as_of - config.base_days, as_of)
-    total_t = _total(traffic["day"], as_of - config.base_days, as_of)
-    year["lift"] = _lift(year, total_s, total_t, m)
+
+def _with_lift(
+    seized: dict[str, np.ndarray],
+    traffic: dict[str, np.ndarray],
+    first: int,
+    last: int,
+    smoothing: float,
+) -> pd.DataFrame:
+    """`_period` with each cell's lift over the period's average rate."""
+    table = _period(seized, traffic, first, last)
+    table["lift"] = _lift(
+        table, _total(seized["day"], first, last), _total(traffic["day"], first, last), smoothing
+    )
+    return table
+
+
+def _year(
+    seized: dict[str, np.ndarray],
+    traffic: dict[str, np.ndarray],
+    as_of: int,
+    repeats: set[str],
+    config: IntelConfig,
+) -> pd.DataFrame:
+    """Every cell over the last `base_days`, with its lift and rate, less the repeated ones."""
+    year = _with_lift(seized, traffic, as_of - config.base_days, as_of, config.smoothing)
     year["rate_per_1000"] = (
         1000 * year["seizures"] / year["declarations"].where(year["declarations"] > 0)
     )
-    repeats = _repeats_origin_cell(traffic, as_of - config.base_days, as_of)
-    year = year[~((year["kind"] == "hs4_departure") & year["key"].isin(repeats))]
+    return year[~((year["kind"] == "hs4_departure") & year["key"].isin(repeats))]
+
+
+def _highest(year: pd.DataFrame, config: IntelConfig) -> tuple[pd.DataFrame, int]:
+    """The `top` cells by lift, and the number of cells with enough seizures to rank but too
+    little member traffic."""
     seized_cells = year["seizures"] >= config.min_seizures
     ranked = seized_cells & (year["declarations"] >= config.min_traffic)
     highest = year[ranked].sort_values("lift", ascending=False).head(config.top)
+    return highest, int((seized_cells & ~ranked).sum())
 
+
+def _rising(
+    seized: dict[str, np.ndarray],
+    traffic: dict[str, np.ndarray],
+    as_of: int,
+    repeats: set[str],
+    config: IntelConfig,
+) -> pd.DataFrame:
+    """The `top` cells by rise: lift over the last `recent_days` / lift over the `base_days`
+    before them."""
     split = as_of - config.recent_days
-    recent = _period(seized, traffic, split, as_of)
-    before = _period(seized, traffic, split - config.base_days, split)
-    recent["lift"] = _lift(
-        recent,
-        _total(seized["day"], split, as_of),
-        _total(traffic["day"], split, as_of),
-        m,
-    )
-    before["lift"] = _lift(
-        before,
-        _total(seized["day"], split - config.base_days, split),
-        _total(traffic["day"], split - config.base_days, split),
-        m,
-    )
+    recent = _with_lift(seized, traffic, split, as_of, config.smoothing)
+    before = _with_lift(seized, traffic, split - config.base_days, split, config.smoothing)
     both = recent.merge(before, on=["kind", "key"], how="left", suffixes=("_recent", "_before"))
     both = both.fillna({"seizures_before": 0, "declarations_before": 0, "lift_before": 1.0})
     both["rise"] = both["lift_recent"] / both["lift_before"]
@@ -150,21 +191,16 @@ def seizure_intelligence(history: History, config: IntelConfig | None = None) ->
     )
     eligible &= ~((both["kind"] == "hs4_departure") & both["key"].isin(repeats))
     rising = both[eligible & (both["rise"] > 1)].sort_values("rise", ascending=False)
-    rising = rising.head(config.top)
+    return rising.head(config.top)
 
-    for table in (highest, rising):
-        table.insert(
-            0, "cell", [cell_label(k, c) for k, c in zip(table["kind"], table["key"], strict=True)]
-        )
-        table.insert(1, "cell_type", table["kind"].map(CELL_KINDS))
-    return SeizureIntel(
-        highest=highest.reset_index(drop=True),
-        rising=rising.reset_index(drop=True),
-        as_of=pd.Timestamp(np.datetime64(as_of, "D")),
-        seizures=int(total_s),
-        declarations=int(total_t),
-        unranked_cells=int((seized_cells & ~ranked).sum()),
+
+def _labelled(table: pd.DataFrame) -> pd.DataFrame:
+    """The ranked cells with their readable label and kind in front."""
+    table.insert(
+        0, "cell", [cell_label(k, c) for k, c in zip(table["kind"], table["key"], strict=True)]
     )
+    table.insert(1, "cell_type", table["kind"].map(CELL_KINDS))
+    return table.reset_index(drop=True)
 
 
 def _total(days: np.ndarray, first: int, last: int) -> float:

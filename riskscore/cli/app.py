@@ -18,6 +18,7 @@ from riskscore.cli.console import console, fail, out, progress_bar
 from riskscore.cli.options import StoreOption, settings, store_dir
 from riskscore.features.contracts import CONTRACTS
 from riskscore.features.errors import BadInputError
+from riskscore.synth import SEED, SHIPMENTS, generate
 
 app = typer.Typer(
     help="Customs risk scoring: ingest seizures and clearance data, train, register and serve.",
@@ -125,11 +126,10 @@ def synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for the demo files.")] = Path(
         "demo"
     ),
-    declarations: Annotated[int, typer.Option(min=100, help="Number of shipments.")] = 20_000,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    declarations: Annotated[int, typer.Option(min=100, help="Number of shipments.")] = SHIPMENTS,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = SEED,
 ) -> None:
     """Generate realistic demo seizures, clearance records and labelled declarations."""
-    from riskscore.synth import generate
 
     with progress_bar("generating declarations", total=declarations) as bar:
         summary = generate(

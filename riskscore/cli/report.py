@@ -77,7 +77,9 @@ def explain(
         Path | None,
         typer.Option("--out", help="Waterfall plot to write (default: <id>.png)."),
     ] = None,
-    top: Annotated[int, typer.Option(min=1, max=30, help="Reasons to list.")] = 5,
+    top: Annotated[
+        int | None, typer.Option(min=1, max=30, help="Reasons to list (default: RISKSCORE_TOP_K).")
+    ] = None,
 ) -> None:
     """Explain one declaration for a case file: score, channel, reasons and a SHAP waterfall."""
     from riskscore.features.errors import BadInputError
@@ -93,7 +95,7 @@ def explain(
         with console.status(f"loading {uri}"):
             risk_model = registry.load_model(uri)
         with console.status(f"explaining {declaration_id}"):
-            case = explain_file(risk_model, input_file, declaration_id, png, top)
+            case = explain_file(risk_model, input_file, declaration_id, png, top or current.top_k)
     except (registry.ModelNotFoundError, CaseFileError, BadInputError) as exc:
         raise fail(str(exc)) from None
     table = Table(

@@ -17,9 +17,9 @@ Where the parts are:
 * output: generator (`generate`), workbook and spellings (the messy xlsx), summary.
 """
 
-from riskscore.synth.generator import generate
+from riskscore.synth.generator import SEED, SHIPMENTS, generate
 from riskscore.synth.patterns import PATTERNS, Pattern
 from riskscore.synth.scope import MEMBER_COUNTRY
 from riskscore.synth.summary import SynthSummary
 
-__all__ = ["MEMBER_COUNTRY", "PATTERNS", "Pattern", "SynthSummary", "generate"]
+__all__ = ["MEMBER_COUNTRY", "PATTERNS", "SEED", "SHIPMENTS", "Pattern", "SynthSummary", "generate"]

@@ -23,12 +23,14 @@ from riskscore.synth.traders import World
 from riskscore.synth.workbook import write_seizures
 
 CHUNK_ROWS = 200_000
+SHIPMENTS = 20_000  # default size of a demo data set
+SEED = 7
 
 
 def generate(
     out_dir: Path,
-    declarations: int = 20_000,
-    seed: int = 7,
+    declarations: int = SHIPMENTS,
+    seed: int = SEED,
     progress: Callable[[int], None] | None = None,
     *,
     truth: bool = False,

@@ -1,4 +1,4 @@
-"""The model card section of the analyst report: what the model is, what it was trained on,
+"""The "Model card" section of the analyst report: what the model is, what it was trained on,
 what it is for and what it cannot do."""
 
 from __future__ import annotations
@@ -39,21 +39,39 @@ def model_card_section(
     lineage: dict | None,
     labels: dict | None,
 ) -> str:
+    """The section: the model's facts, intended use, known limits, the data it was trained on
+    (`lineage`: the run's lineage.json; `labels`: its labels.json) and its features."""
+    parts = [
+        pairs(_facts(model, model_ref), table_id="model-facts"),
+        "<h3>Intended use</h3>",
+        _bullets(INTENDED_USE),
+        "<h3>Known limits</h3>",
+        _bullets(KNOWN_LIMITS),
+        "<h3>Data lineage</h3>",
+        _lineage_table(lineage),
+    ]
+    if labels:
+        parts.append(_labels_table(labels))
+    parts += ["<h3>Features</h3>", _features_table(model)]
+    return section("model-card", TITLE, parts)
+
+
+def _facts(model: RiskModel, model_ref: dict[str, str]) -> list[tuple[str, object]]:
     info = model.info
-    metrics = info.get("metrics") or {}
     config = info.get("config") or {}
-    facts = [
+    channels = model.channels
+    return [
         *((k, v) for k, v in model_ref.items() if v),
         ("training window", f"{info.get('train_from')} to {_day_before(info.get('train_until'))}"),
         ("validation window", f"{info.get('train_until')} to {info.get('valid_until')}"),
         ("training rows / offences", _counts(info, "train")),
         ("validation rows / offences", _counts(info, "valid")),
         ("feature state", f"records dated before {info.get('state_as_of', '?')}"),
-        ("validation precision@5% / recall@10%", _metric_pair(metrics)),
+        ("validation precision@5% / recall@10%", _metric_pair(info.get("metrics") or {})),
         (
             "channels",
-            f"red top {model.channels.red_share * 100:g} %, yellow next "
-            f"{model.channels.yellow_share * 100:g} %, random {model.channels.random_share * 100:g}"
+            f"red top {channels.red_share * 100:g} %, yellow next "
+            f"{channels.yellow_share * 100:g} %, random {channels.random_share * 100:g}"
             " % of the rest",
         ),
         (
@@ -63,49 +81,49 @@ def model_card_section(
         ),
         ("training statistics", config.get("train_stats", "")),
     ]
-    parts = [
-        pairs(facts, table_id="model-facts"),
-        "<h3>Intended use</h3>",
-        "<ul>" + "".join(f"<li>{esc(t)}</li>" for t in INTENDED_USE) + "</ul>",
-        "<h3>Known limits</h3>",
-        "<ul>" + "".join(f"<li>{esc(t)}</li>" for t in KNOWN_LIMITS) + "</ul>",
-        "<h3>Data lineage</h3>",
-    ]
-    files = (lineage or {}).get("files") or []
-    if files:
-        frame = pd.DataFrame(files)
-        frame["sha256"] = frame["source_sha256"].astype(str).str[:16]
-        frame["dates"] = frame["date_min"].astype(str) + " to " + frame["date_max"].astype(str)
-        parts.append(
-            table(
-                frame,
-                {
-                    "kind": "kind",
-                    "source_file": "file",
-                    "sha256": "SHA-256 (first 16)",
-                    "rows_in": "rows in",
-                    "rows_accepted": "accepted",
-                    "rows_quarantined": "quarantined",
-                    "dates": "dates",
-                    "started_at": "ingested at",
-                },
-                {"rows_in": integer, "rows_accepted": integer, "rows_quarantined": integer},
-                table_id="lineage",
-                caption=f"Files ingested into {lineage.get('store', 'the store')}",  # type: ignore[union-attr]
-            )
-        )
-    else:
-        parts.append(note("No lineage recorded for this model."))
-    if labels:
-        parts.append(
-            table(
-                pd.DataFrame({"count": labels}).rename_axis("what").reset_index(),
-                {"what": "labels and seizure links", "count": "count"},
-                {"count": integer},
-                table_id="labels",
-                caption="Where the labels came from (docs/labels.md)",
-            )
-        )
+
+
+def _bullets(texts: tuple[str, ...]) -> str:
+    return "<ul>" + "".join(f"<li>{esc(t)}</li>" for t in texts) + "</ul>"
+
+
+def _lineage_table(lineage: dict | None) -> str:
+    """The files ingested into the store, or a note when none were recorded."""
+    if not lineage or not lineage.get("files"):
+        return note("No lineage recorded for this model.")
+    frame = pd.DataFrame(lineage["files"])
+    frame["sha256"] = frame["source_sha256"].astype(str).str[:16]
+    frame["dates"] = frame["date_min"].astype(str) + " to " + frame["date_max"].astype(str)
+    return table(
+        frame,
+        {
+            "kind": "kind",
+            "source_file": "file",
+            "sha256": "SHA-256 (first 16)",
+            "rows_in": "rows in",
+            "rows_accepted": "accepted",
+            "rows_quarantined": "quarantined",
+            "dates": "dates",
+            "started_at": "ingested at",
+        },
+        {"rows_in": integer, "rows_accepted": integer, "rows_quarantined": integer},
+        table_id="lineage",
+        caption=f"Files ingested into {lineage.get('store', 'the store')}",
+    )
+
+
+def _labels_table(labels: dict) -> str:
+    return table(
+        pd.DataFrame({"count": labels}).rename_axis("what").reset_index(),
+        {"what": "labels and seizure links", "count": "count"},
+        {"count": integer},
+        table_id="labels",
+        caption="Where the labels came from (docs/labels.md)",
+    )
+
+
+def _features_table(model: RiskModel) -> str:
+    """Every feature the model uses, with its TFA criterion and what it measures."""
     features = pd.DataFrame(
         [
             {
@@ -118,20 +136,16 @@ def model_card_section(
             if f.name in model.feature_names
         ]
     )
-    parts.append("<h3>Features</h3>")
-    parts.append(
-        table(
-            features,
-            {
-                "name": "feature",
-                "criterion": "TFA criterion",
-                "kind": "kind",
-                "description": "what it measures",
-            },
-            table_id="features",
-        )
+    return table(
+        features,
+        {
+            "name": "feature",
+            "criterion": "TFA criterion",
+            "kind": "kind",
+            "description": "what it measures",
+        },
+        table_id="features",
     )
-    return section("model-card", TITLE, parts)
 
 
 def _metric_pair(metrics: dict) -> str:

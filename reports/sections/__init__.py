@@ -1,0 +1,34 @@
+"""The sections of the analyst report, one module each: its tables turned into HTML with its
+plots. `TITLES` maps each section id to its title, in the order of the page."""
+
+from __future__ import annotations
+
+from riskscore.reports.sections import (
+    audit,
+    importance,
+    model_card,
+    performance,
+    seizure_intelligence,
+)
+from riskscore.reports.sections.audit import audit_section
+from riskscore.reports.sections.importance import importance_section
+from riskscore.reports.sections.model_card import model_card_section
+from riskscore.reports.sections.performance import performance_section
+from riskscore.reports.sections.seizure_intelligence import seizure_section
+
+TITLES = {
+    "importance": importance.TITLE,
+    "performance": performance.TITLE,
+    "seizure-intelligence": seizure_intelligence.TITLE,
+    "audit": audit.TITLE,
+    "model-card": model_card.TITLE,
+}
+
+__all__ = [
+    "TITLES",
+    "audit_section",
+    "importance_section",
+    "model_card_section",
+    "performance_section",
+    "seizure_section",
+]
