@@ -122,11 +122,18 @@ def beeswarm(
 
     explanation = shap.Explanation(values=contributions, data=data, feature_names=labels)
     plt.figure()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN colours of the grey features
-        shap.plots.beeswarm(
-            explanation, max_display=top, show=False, plot_size=(11, 0.42 * top + 1.5)
-        )
+    # shap jitters the dots with numpy's global random state: seed it for this plot only, so the
+    # same model and window give the same picture, and put the caller's state back.
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN colours of grey features
+            shap.plots.beeswarm(
+                explanation, max_display=top, show=False, plot_size=(11, 0.42 * top + 1.5)
+            )
+    finally:
+        np.random.set_state(state)
     fig = plt.gcf()
     ax = fig.axes[0]
     ax.set_title("SHAP values per declaration (top features)")
