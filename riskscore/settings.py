@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MAX_TOP_K = 64
+"""Reasons per declaration at most; at least the number of features, so all can be asked for."""
 
 
 class Settings(BaseSettings):
@@ -30,7 +34,7 @@ class Settings(BaseSettings):
     max_request_bytes: int = 5_000_000  # JSON bodies of /v1/score and /v1/outcomes
     max_upload_bytes: int = 500_000_000  # bodies of /v1/score/batch
     max_declarations: int = 1000  # per /v1/score request; use /v1/score/batch for more
-    top_k: int = 5  # reasons per declaration when a request does not say
+    top_k: int = Field(5, ge=0, le=MAX_TOP_K)  # reasons per declaration when a request does not say
 
     @property
     def keys_file(self) -> Path:

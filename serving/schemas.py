@@ -9,13 +9,14 @@ a 422 naming the field. Member-specific x_* fields are kept; other unknown field
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from riskscore.features import normalise, vocab
 from riskscore.features.contracts import CLEARANCE, EXTRA_PREFIX, Kind
 from riskscore.features.contracts import Field as ContractField
+from riskscore.settings import MAX_TOP_K
 
 
 def _check(convert, what: str):  # noqa: ANN001, ANN202 - tiny adapter
@@ -104,17 +105,14 @@ EXAMPLE = {
 }
 
 
-MAX_TOP_K = 64
-"""Reasons per declaration at most; at least the number of features, so all can be asked for."""
-
-
 class ScoreRequest(BaseModel):
     declarations: list[Declaration] = Field(min_length=1)  # type: ignore[valid-type]
-    top_k: int = Field(
-        default=5,
+    top_k: int | None = Field(
+        default=None,
         ge=0,
         le=MAX_TOP_K,
-        description="Reasons per declaration (0: none; the number of features or more: all)",
+        description="Reasons per declaration (0: none; the number of features or more: all); "
+        "absent: the server's RISKSCORE_TOP_K (5 unless configured)",
     )
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"declarations": [EXAMPLE]}]})
@@ -179,3 +177,54 @@ class OutcomesRequest(BaseModel):
             ]
         }
     )
+
+
+class OutcomesResponse(BaseModel):
+    stored: int = Field(description="New outcomes stored")
+    duplicates: int = Field(description="Identical repeats of stored outcomes, ignored")
+    received: int = Field(description="Outcomes in the request")
+
+
+class Thresholds(BaseModel):
+    red_share: float
+    yellow_share: float
+    random_share: float
+    red_above_raw_score: float
+    yellow_above_raw_score: float
+
+
+class FeatureOut(BaseModel):
+    name: str
+    criterion: str = Field(description="WTO TFA Art. 7.4.4 selectivity criterion")
+    categorical: bool
+    description: str
+
+
+class ModelResponse(ModelRef):
+    source: str = Field(description="registry, or cache when the registry was unreachable")
+    loaded_at: str
+    registry_reachable: bool
+    last_error: str | None
+    info: dict[str, Any] = Field(description="Training window, sizes, metrics, configuration")
+    thresholds: Thresholds
+    features: list[FeatureOut]
+
+
+class FeatureImportance(BaseModel):
+    feature: str
+    criterion: str
+    mean_abs_shap: float
+
+
+class CriterionImportance(BaseModel):
+    criterion: str
+    mean_abs_shap: float
+
+
+class ImportanceResponse(BaseModel):
+    by_feature: list[FeatureImportance]
+    by_criterion: list[CriterionImportance] = Field(description="Largest first")
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import click
 import typer
+from pydantic import ValidationError
 
 from riskscore.cli.console import fail
 from riskscore.settings import Settings
@@ -29,8 +30,16 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def settings(**overrides: object) -> Settings:
-    """The settings as the environment says now, with the options given (None keeps them)."""
-    current = Settings()
+    """The settings as the environment says now, with the options given (None keeps them).
+
+    A setting the environment (or .env) gets wrong is one error line naming the variable.
+    """
+    try:
+        current = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = "RISKSCORE_" + "_".join(str(part) for part in first["loc"]).upper()
+        raise fail(f"{variable}={first.get('input')!r}: {first['msg']}") from None
     given = {k: v for k, v in overrides.items() if v is not None}
     return current.model_copy(update=given) if given else current
 

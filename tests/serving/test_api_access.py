@@ -87,6 +87,23 @@ def test_open_routes_need_no_key(server):
     assert "security" not in schema["paths"]["/healthz"]["get"]
 
 
+def test_the_schema_documents_every_json_answer(server):
+    schema = httpx.get(server.url + "/openapi.json").json()
+    for path, method, model in (
+        ("/v1/score", "post", "ScoreResponse"),
+        ("/v1/outcomes", "post", "OutcomesResponse"),
+        ("/v1/model", "get", "ModelResponse"),
+        ("/v1/model/importance", "get", "ImportanceResponse"),
+        ("/healthz", "get", "HealthResponse"),
+    ):
+        ok = schema["paths"][path][method]["responses"]["200"]
+        assert ok["content"]["application/json"]["schema"] == {
+            "$ref": f"#/components/schemas/{model}"
+        }, path
+    top_k = schema["components"]["schemas"]["ScoreRequest"]["properties"]["top_k"]
+    assert "RISKSCORE_TOP_K" in top_k["description"]
+
+
 def test_a_key_acts_for_its_member_only(server, world):
     gb_rows = world.records(2)
     fr_rows = [r | {"id": r["id"] + "-FR", "reporting_country": "France"} for r in gb_rows]

@@ -111,6 +111,21 @@ def test_stored_records_can_be_posted_as_they_are(api, world):
     assert again == results[:20]
 
 
+def test_reasons_default_to_the_configured_top_k(world, start_server, tmp_path):
+    """RISKSCORE_TOP_K is the number of reasons when a request does not say; a request that
+    says wins, on both scoring routes."""
+    state = world.copy_state(tmp_path / "var", with_cache=False)
+    two = start_server("top-k-2", RISKSCORE_STATE_DIR=state, RISKSCORE_TOP_K=2)
+    records = world.records(5, start=500)
+    with two.client(world.keys[MEMBER]) as client:
+        for asked, want in (({}, 2), ({"top_k": 4}, 4)):
+            results = score(client, records, **asked)["results"]
+            assert [len(r["reasons"]) for r in results] == [want] * len(records), asked
+            upload = csv_bytes(records)
+            rows, _, _ = ndjson(batch(client, upload, "text/csv", explain="all", **asked))
+            assert [len(r["reasons"]) for r in rows] == [want] * len(records), asked
+
+
 def test_contributions_add_up_to_the_raw_score(api, world):
     n_features = len(api.get("/v1/model").json()["features"])
     assert n_features <= ALL_FEATURES

@@ -1,0 +1,122 @@
+"""What the routes share: the services of one app, and the dependencies that hand them out.
+
+`create_app` builds one `Services` and keeps it on `app.state`; routes reach it, and the key,
+model and member checks built on it, through the `Annotated[..., Depends(...)]` aliases below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from riskscore.features.outcomes import OutcomeStore
+from riskscore.serving.audit import AuditLog
+from riskscore.serving.keys import ApiKey, KeyStore
+from riskscore.serving.metrics import Metrics
+from riskscore.serving.model_holder import Loaded, ModelHolder
+from riskscore.settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the routes use, built once per app."""
+
+    settings: Settings
+    holder: ModelHolder
+    keys: KeyStore
+    audit: AuditLog
+    outcomes: OutcomeStore
+    metrics: Metrics
+    reports: dict[str, str] = field(default_factory=dict)  # model version -> its logged report
+
+    @classmethod
+    def build(cls, settings: Settings, holder: ModelHolder | None = None) -> Services:
+        """The services for `settings`; `holder` replaces the model holder (tests)."""
+        return cls(
+            settings=settings,
+            holder=holder or ModelHolder(settings),
+            keys=KeyStore(settings.keys_file),
+            audit=AuditLog(settings.audit_dir),
+            outcomes=OutcomeStore(settings.outcomes_db),
+            metrics=Metrics(),
+        )
+
+    def close(self) -> None:
+        """Close the audit log and the outcome store (at shutdown)."""
+        self.audit.close()
+        self.outcomes.close()
+
+
+async def get_services(request: Request) -> Services:
+    """The services of the app answering this request."""
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_settings(services: ServicesDep) -> Settings:
+    """The settings the app was built with."""
+    return services.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+# Sync on purpose: the key store may re-read its file, so this runs in the thread pool.
+def require_key(request: Request, services: ServicesDep) -> ApiKey:
+    """The active key sent as `X-API-Key` or `Authorization: Bearer`, else 401."""
+    presented = request.headers.get("x-api-key")
+    if presented is None:
+        bearer = request.headers.get("authorization", "")
+        presented = bearer[7:] if bearer.lower().startswith("bearer ") else None
+    key = services.keys.authenticate(presented)
+    if key is None:
+        raise HTTPException(
+            401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return key
+
+
+Key = Annotated[ApiKey, Depends(require_key)]
+
+
+def model_or_503(services: Services) -> Loaded:
+    """The model being served, else 503. Held by the request, so a hot swap cannot change it."""
+    loaded = services.holder.current
+    if loaded is None:
+        raise HTTPException(503, "no model loaded yet: train one (riskscore train)")
+    return loaded
+
+
+async def served_model(services: ServicesDep) -> Loaded:
+    """`model_or_503` as a dependency."""
+    return model_or_503(services)
+
+
+ServedModel = Annotated[Loaded, Depends(served_model)]
+
+
+@dataclass(frozen=True)
+class MemberScope:
+    """The members a request's key may act for; `check` answers 403 for any other."""
+
+    key: ApiKey
+
+    def check(self, members: Iterable[str | None]) -> None:
+        outside = sorted(m for m in members if m is not None and not self.key.may_act_for(m))
+        if outside:
+            raise HTTPException(
+                403, f"this key is for member {self.key.member}, not {', '.join(outside)}"
+            )
+
+
+async def member_scope(key: Key) -> MemberScope:
+    """The member check of the request's key (authenticated once, shared with `Key`)."""
+    return MemberScope(key)
+
+
+InScope = Annotated[MemberScope, Depends(member_scope)]

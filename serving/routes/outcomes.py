@@ -1,0 +1,40 @@
+"""Outcomes: inspection results fed back for retraining."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from riskscore.features.outcomes import Outcome, OutcomeConflict
+from riskscore.serving.deps import InScope, ServicesDep
+from riskscore.serving.routes.responses import BODY_ERRORS, KEY_ERRORS
+from riskscore.serving.schemas import OutcomesRequest, OutcomesResponse
+
+router = APIRouter(tags=["outcomes"])
+
+
+@router.post(
+    "/v1/outcomes",
+    response_model=OutcomesResponse,
+    summary="Feed inspection results back for retraining",
+    responses={**BODY_ERRORS, **KEY_ERRORS, 409: {"description": "A different outcome is stored"}},
+)
+def post_outcomes(
+    body: OutcomesRequest, in_scope: InScope, services: ServicesDep
+) -> OutcomesResponse:
+    # Sync: the store writes SQLite synchronously, so this runs in the thread pool.
+    in_scope.check({o.reporting_country for o in body.outcomes})
+    outcomes = [
+        Outcome(
+            o.declaration_id,
+            o.reporting_country,
+            o.illicit,
+            o.revenue_recovered,
+            o.inspection_date.isoformat(),
+        )
+        for o in body.outcomes
+    ]
+    try:
+        counts = services.outcomes.add(outcomes)
+    except OutcomeConflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    return OutcomesResponse(**counts, received=len(body.outcomes))

@@ -1,0 +1,194 @@
+"""Scoring: /v1/score for JSON declarations, /v1/score/batch for uploads streamed back as NDJSON."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
+
+from riskscore.features.contracts import CLEARANCE
+from riskscore.features.errors import BadInputError
+from riskscore.features.intake import read_checked
+from riskscore.serving.deps import (
+    InScope,
+    Key,
+    Services,
+    ServicesDep,
+    SettingsDep,
+    model_or_503,
+)
+from riskscore.serving.keys import ApiKey
+from riskscore.serving.model_holder import Loaded
+from riskscore.serving.routes.responses import (
+    BODY_ERRORS,
+    KEY_ERRORS,
+    MODEL_ERRORS,
+    JSONAnswer,
+    model_ref,
+)
+from riskscore.serving.schemas import MAX_TOP_K, ScoreRequest, ScoreResponse
+from riskscore.serving.scoring import answers, batch_answers, columns_of
+
+router = APIRouter(tags=["scoring"])
+
+BATCH_TYPES = {
+    "text/csv": ".csv",
+    "application/x-ndjson": ".jsonl",
+    "application/jsonl": ".jsonl",
+    "application/vnd.apache.parquet": ".parquet",
+    "application/octet-stream": ".parquet",
+}
+_BATCH_RESPONSES: dict[int | str, dict] = {
+    200: {
+        "description": "One JSON object per line; the last line is the summary",
+        "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+    },
+    **KEY_ERRORS,
+    413: BODY_ERRORS[413],
+    415: {"description": "Not CSV, Parquet or JSON lines"},
+    **MODEL_ERRORS,
+}
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in BATCH_TYPES},
+    }
+}
+_TOP_K = "Reasons per declaration (0: none); absent: the server's RISKSCORE_TOP_K"
+_BATCH_DESCRIPTION = (
+    "Send the file as the request body with its Content-Type: "
+    + ", ".join(BATCH_TYPES)
+    + ". Each line of the answer is one declaration (id, score, raw_score, base_value, "
+    "channel, reasons for red and yellow rows unless explain=all|none), or a rejected row "
+    "(row, errors). The last line is a summary."
+)
+
+
+@router.post(
+    "/v1/score",
+    response_model=None,
+    responses={200: {"model": ScoreResponse}, **BODY_ERRORS, **KEY_ERRORS, **MODEL_ERRORS},
+    summary="Score one or more declarations, with reasons",
+)
+async def score(
+    body: ScoreRequest, key: Key, in_scope: InScope, settings: SettingsDep, services: ServicesDep
+) -> JSONAnswer:
+    if len(body.declarations) > settings.max_declarations:
+        raise HTTPException(
+            413,
+            f"{len(body.declarations)} declarations in one request; the limit is "
+            f"{settings.max_declarations} (use /v1/score/batch for more)",
+        )
+    # Not a dependency: a 422 or 413 about the request comes before a 503.
+    loaded = model_or_503(services)
+    records = [d.fields() for d in body.declarations]
+    in_scope.check({r["reporting_country"] for r in records})
+    top_k = settings.top_k if body.top_k is None else body.top_k
+    results = answers(loaded.model, columns_of(records), "all", top_k)
+    request_id = uuid.uuid4().hex
+    _record(services, request_id, key, loaded, "/v1/score", results)
+    return JSONAnswer({"request_id": request_id, "model": model_ref(loaded), "results": results})
+
+
+@router.post(
+    "/v1/score/batch",
+    response_model=None,
+    response_class=StreamingResponse,
+    responses=_BATCH_RESPONSES,
+    openapi_extra=_BATCH_BODY,
+    summary="Score a CSV, Parquet or JSON-lines upload; answers stream back as JSON lines",
+    description=_BATCH_DESCRIPTION,
+)
+async def score_batch(
+    request: Request,
+    key: Key,
+    in_scope: InScope,
+    settings: SettingsDep,
+    services: ServicesDep,
+    explain: Annotated[str, Query(pattern="^(flagged|all|none)$")] = "flagged",
+    top_k: Annotated[int | None, Query(ge=0, le=MAX_TOP_K, description=_TOP_K)] = None,
+) -> StreamingResponse:
+    # Not a dependency: a 422 about the query comes before a 503.
+    loaded = model_or_503(services)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in BATCH_TYPES:
+        raise HTTPException(
+            415, f"unsupported Content-Type {content_type!r}: use {', '.join(BATCH_TYPES)}"
+        )
+    body = await request.body()
+    accepted, rejected = await run_in_threadpool(
+        _validated_upload, body, BATCH_TYPES[content_type], loaded
+    )
+    in_scope.check(set(accepted["reporting_country"].dropna().unique()))
+    top_k = settings.top_k if top_k is None else top_k
+    lines = _lines(services, key, loaded, accepted, rejected, explain, top_k)
+    return StreamingResponse(lines, media_type="application/x-ndjson")
+
+
+def _lines(
+    services: Services,
+    key: ApiKey,
+    loaded: Loaded,
+    accepted: pd.DataFrame,
+    rejected: list[tuple[int, str]],
+    explain: str,
+    top_k: int,
+) -> Iterator[bytes]:
+    """The batch answer: rejected rows, then answers chunk by chunk, then the summary line."""
+    request_id = uuid.uuid4().hex
+    for row, errors in rejected:
+        yield orjson.dumps({"row": row, "errors": errors}) + b"\n"
+    scored = 0
+    for chunk in batch_answers(loaded.model, accepted, explain, top_k):
+        scored += len(chunk)
+        _record(services, request_id, key, loaded, "/v1/score/batch", chunk)
+        yield b"".join(orjson.dumps(r) + b"\n" for r in chunk)
+    summary = {"summary": {"scored": scored, "rejected": len(rejected)}}
+    yield orjson.dumps(summary | {"request_id": request_id, "model": model_ref(loaded)})
+    yield b"\n"
+
+
+def _record(
+    services: Services, request_id: str, key: ApiKey, loaded: Loaded, route: str, results: list
+) -> None:
+    """Answers given: to the audit log (who got what) and to the score and channel metrics."""
+    services.audit.record(
+        {
+            "request_id": request_id,
+            "route": route,
+            "member": key.member,
+            "key_id": key.key_id,
+            "model": {"name": loaded.name, "version": loaded.version},
+            "declarations": [
+                {"id": r["id"], "score": r["score"], "channel": r["channel"]} for r in results
+            ],
+        }
+    )
+    services.metrics.scored([r["score"] for r in results], [r["channel"] for r in results])
+
+
+def _validated_upload(
+    body: bytes, suffix: str, loaded: Loaded
+) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """Upload -> (accepted declarations, [(row, reasons)]), through the ingestion contract."""
+    numeric = tuple(c for c, cat in loaded.model.pipeline.state_.extras.items() if not cat)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        path.write_bytes(body)
+        try:
+            checked = read_checked(path, CLEARANCE, numeric_extras=numeric)
+        except BadInputError as exc:
+            # Shaped like every other 422, and without the server's temporary path.
+            problem = exc.problem.replace(str(path), "the upload")
+            error = {"type": "unreadable_upload", "loc": ("body",), "msg": problem, "input": None}
+            raise RequestValidationError([error]) from None
+    return checked.accepted.reset_index(drop=True), checked.rejected()
