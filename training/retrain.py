@@ -30,7 +30,6 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from mlflow.tracking import MlflowClient
 
 from riskscore.features.dataset import History, load_history
 from riskscore.features.outcomes import read_outcomes
@@ -202,18 +201,10 @@ def _skip_reason(
     """Why this run has nothing to do, or None."""
     champion_version, fingerprint = inputs.champion_version, inputs.fingerprint
     if champion_version is not None and not force:
-        done = MlflowClient().search_runs(
-            [experiment_id],
-            filter_string=(
-                f"tags.job = 'retrain' and tags.data_fingerprint = '{fingerprint}' "
-                f"and tags.champion_after = '{champion_version}' and tags.skipped = 'false' "
-                "and attributes.status = 'FINISHED'"
-            ),
-            max_results=1,
-        )
+        done = tracking.judged_run(experiment_id, fingerprint, champion_version)
         if done:
             return (
-                f"already judged: run {done[0].info.run_id} compared a challenger with champion "
+                f"already judged: run {done} compared a challenger with champion "
                 f"v{champion_version} on the same data (fingerprint {fingerprint})"
             )
     rows = inputs.eval_rows

@@ -56,6 +56,20 @@ def _requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in pinned] + ["riskscore"]
 
 
+def judged_run(experiment_id: str, fingerprint: str, champion_version: str) -> str | None:
+    """The finished retraining run that already judged this data against this champion."""
+    found = MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=(
+            f"tags.job = 'retrain' and tags.data_fingerprint = '{fingerprint}' "
+            f"and tags.champion_after = '{champion_version}' and tags.skipped = 'false' "
+            "and attributes.status = 'FINISHED'"
+        ),
+        max_results=1,
+    )
+    return found[0].info.run_id if found else None
+
+
 @contextmanager
 def artifact_dir() -> Iterator[Path]:
     """A temporary folder whose contents are logged as run artifacts on exit."""
