@@ -8,6 +8,8 @@ reasons, ready for a quarantine file.
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskscore.features.contracts import Contract, get_contract
+from riskscore.features.errors import BadInputError
 from riskscore.features.mapping import ColumnMapping, apply_mapping, extra_name, load_mapping
 from riskscore.features.readers import SOURCE_ROW, read_raw
 from riskscore.features.validation import validate
@@ -129,3 +132,27 @@ def read_checked(
         reasons=checked.rejected_reasons.set_axis(positions[checked.rejected_reasons.index]),
         ignored=ignored,
     )
+
+
+def check_upload(
+    body: bytes,
+    suffix: str,
+    contract: Contract | str | None,
+    *,
+    numeric_extras: tuple[str, ...] | None = None,
+) -> Checked:
+    """An uploaded file (its bytes, and the suffix of its format) read like a file on disk.
+
+    Raises BadInputError about "the upload": never the server's temporary path.
+    """
+    name = f"upload{suffix}"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(body)
+        try:
+            checked = read_checked(path, contract, numeric_extras=numeric_extras)
+        except BadInputError as exc:
+            raise BadInputError(
+                "the upload", exc.problem.replace(str(path), "the upload")
+            ) from None
+    return dataclasses.replace(checked, path=Path(name))

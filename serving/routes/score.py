@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated
 
 import orjson
@@ -17,7 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from riskscore.features.contracts import CLEARANCE
 from riskscore.features.errors import BadInputError
-from riskscore.features.intake import read_checked
+from riskscore.features.intake import check_upload
 from riskscore.serving.deps import (
     InScope,
     Key,
@@ -181,14 +179,9 @@ def _validated_upload(
 ) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """Upload -> (accepted declarations, [(row, reasons)]), through the ingestion contract."""
     numeric = tuple(c for c, cat in loaded.model.pipeline.state_.extras.items() if not cat)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(body)
-        try:
-            checked = read_checked(path, CLEARANCE, numeric_extras=numeric)
-        except BadInputError as exc:
-            # Shaped like every other 422, and without the server's temporary path.
-            problem = exc.problem.replace(str(path), "the upload")
-            error = {"type": "unreadable_upload", "loc": ("body",), "msg": problem, "input": None}
-            raise RequestValidationError([error]) from None
+    try:
+        checked = check_upload(body, suffix, CLEARANCE, numeric_extras=numeric)
+    except BadInputError as exc:  # shaped like every other 422
+        error = {"type": "unreadable_upload", "loc": ("body",), "msg": exc.problem, "input": None}
+        raise RequestValidationError([error]) from None
     return checked.accepted.reset_index(drop=True), checked.rejected()
