@@ -43,15 +43,7 @@ def model_info(key: Key, loaded: ServedModel, services: ServicesDep) -> ModelRes
             red_above_raw_score=channels.red_above,
             yellow_above_raw_score=channels.yellow_above,
         ),
-        features=[
-            FeatureOut(
-                name=f.name,
-                criterion=f.criterion.value,
-                categorical=f.categorical,
-                description=f.description,
-            )
-            for f in model.registry
-        ],
+        features=[FeatureOut(**f.describe()) for f in model.registry],
     )
 
 
