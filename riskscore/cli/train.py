@@ -43,32 +43,23 @@ class Imbalance(StrEnum):
     sqrt = "sqrt"
 
 
-def _train(name: str) -> str:
-    return f"(default: {default(TrainConfig, name)})"
+def _from_config(config: type, name: str, words: str, kind: type, **limits: float) -> object:
+    """An option for one field of a config dataclass. Left out it is None and the field keeps
+    its default, which the help names: the default lives in the config object only."""
+    text = f"{words} (default: {default(config, name)})."
+    return Annotated[kind | None, typer.Option(help=text, **limits)]  # type: ignore[arg-type]
 
 
-def _retrain(name: str) -> str:
-    return f"(default: {default(RetrainConfig, name)})"
-
-
-# Every default is the config object's: an option left out is None and keeps it.
-SeedOption = Annotated[
-    int | None, typer.Option(help=f"Random seed; same data + seed, same model {_train('seed')}.")
-]
-TrainStatsOption = Annotated[
-    TrainStats | None,
-    typer.Option(
-        help="Training rows' outcome statistics: out of fold, or strict point in time "
-        + _train("train_stats")
-        + "."
-    ),
-]
-ImbalanceOption = Annotated[
-    Imbalance | None,
-    typer.Option(
-        help=f"Class weighting: none, or sqrt(negatives/positives) {_train('imbalance')}."
-    ),
-]
+SeedOption = _from_config(TrainConfig, "seed", "Random seed; same data + seed, same model", int)
+TrainStatsOption = _from_config(
+    TrainConfig,
+    "train_stats",
+    "Training rows' outcome statistics: out of fold, or strict point in time",
+    TrainStats,
+)
+ImbalanceOption = _from_config(
+    TrainConfig, "imbalance", "Class weighting: none, or sqrt(negatives/positives)", Imbalance
+)
 ExperimentOption = Annotated[
     str | None, typer.Option(help="MLflow experiment (default: RISKSCORE_EXPERIMENT).")
 ]
@@ -106,23 +97,23 @@ def _train_config(**options: object) -> TrainConfig:
     return TrainConfig(**values)
 
 
-def _share(name: str, words: str) -> object:
-    """An option for one of TrainConfig's shares, its default named in the help."""
-    return Annotated[float | None, typer.Option(min=0.0, max=1.0, help=f"{words} {_train(name)}.")]
-
-
 UntilOption = Annotated[
     datetime | None,
     typer.Option(
         formats=["%Y-%m-%d"], help="First day of validation (default: --valid-days before end)."
     ),
 ]
-ValidDaysOption = Annotated[
-    int | None, typer.Option(min=7, help=f"Days of the validation window {_train('valid_days')}.")
-]
-RedShareOption = _share("red_share", "Share sent red")
-YellowShareOption = _share("yellow_share", "Share sent yellow, after red")
-RandomShareOption = _share("random_share", "Random selection share, TFA Art. 7.4.3")
+ValidDaysOption = _from_config(
+    TrainConfig, "valid_days", "Days of the validation window", int, min=7
+)
+SHARE = {"min": 0.0, "max": 1.0}
+RedShareOption = _from_config(TrainConfig, "red_share", "Share sent red", float, **SHARE)
+YellowShareOption = _from_config(
+    TrainConfig, "yellow_share", "Share sent yellow, after red", float, **SHARE
+)
+RandomShareOption = _from_config(
+    TrainConfig, "random_share", "Random selection share, TFA Art. 7.4.3", float, **SHARE
+)
 
 
 def train(
@@ -273,33 +264,21 @@ def models_list(as_json: JsonOption = False) -> None:
     out.print(table)
 
 
-def _gate(name: str, words: str, **limits: float) -> object:
-    """An option for one of RetrainConfig's fields, its default named in the help."""
-    return Annotated[
-        float | None, typer.Option(**limits, help=f"{words} {_retrain(name)}.")  # type: ignore[arg-type]
-    ]
-
-
-WindowDaysOption = Annotated[
-    int | None,
-    typer.Option(
-        min=30, help=f"Days of history the challenger learns from {_retrain('window_days')}."
-    ),
-]
-EvalDaysOption = Annotated[
-    int | None,
-    typer.Option(
-        min=7, help=f"Most recent days both models are judged on {_retrain('eval_days')}."
-    ),
-]
-RetrainValidDaysOption = Annotated[
-    int | None,
-    typer.Option(
-        min=7, help=f"Challenger's early-stopping and calibration days {_retrain('valid_days')}."
-    ),
-]
-MarginOption = _gate("margin", "Precision the challenger must gain to be promoted")
-CapacityOption = _gate("capacity", "Inspected share the gate compares", min=0.001, max=0.999)
+WindowDaysOption = _from_config(
+    RetrainConfig, "window_days", "Days of history the challenger learns from", int, min=30
+)
+EvalDaysOption = _from_config(
+    RetrainConfig, "eval_days", "Most recent days both models are judged on", int, min=7
+)
+RetrainValidDaysOption = _from_config(
+    RetrainConfig, "valid_days", "Challenger's early-stopping and calibration days", int, min=7
+)
+MarginOption = _from_config(
+    RetrainConfig, "margin", "Precision the challenger must gain to be promoted", float
+)
+CapacityOption = _from_config(
+    RetrainConfig, "capacity", "Inspected share the gate compares", float, min=0.001, max=0.999
+)
 ForceOption = Annotated[
     bool, typer.Option(help="Judge again data an earlier run judged (e.g. a new margin).")
 ]
