@@ -2,12 +2,16 @@
 
 For every file rows_in = rows_accepted + rows_quarantined; accepted rows already in the store
 (same id, same content) are counted, not written again, so re-ingesting a file changes nothing.
+One ingest at a time writes a kind (the store's writer lock), and its report, written last,
+commits it: a crash or a full disk leaves nothing that counts (features/store.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -16,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from riskscore.features.errors import StoreWriteError
 from riskscore.features.intake import Checked, read_checked
 from riskscore.features.mapping import ColumnMapping
 from riskscore.features.store import (
@@ -26,6 +31,9 @@ from riskscore.features.store import (
     row_hash,
     utc_stamp,
 )
+from riskscore.files import StorageError, describe
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,17 +80,45 @@ def ingest(
 ) -> IngestReport:
     """Ingest one file of `kind` into the store at `store_dir`.
 
-    Raises BadInputError (and writes nothing) when the file or mapping cannot be used at all.
+    Raises BadInputError (and writes nothing) when the file or mapping cannot be used at all,
+    StoreWriteError (a BadInputError too; nothing written) when the store cannot be written.
+    One ingest writes a kind at a time: another waits for the writer lock.
     """
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     path = Path(path)
     checked = read_checked(path, kind, mapping, sheet=sheet, today=today)
     store = Store(store_dir)
-    stored = _store_rows(store, kind, path, checked, started_at)
-    report = _report(kind, path, checked, stored, started_at, started)
-    assert report.rows_in == report.rows_accepted + report.rows_quarantined
-    _write_report(store.kind_dir(kind), report, stored.stamp, path)
+    try:
+        # Held from the check against the stored ids to the report, so two ingests of the
+        # same ids cannot both find them new.
+        with store.writer(kind):
+            for left in store.recover(kind):
+                log.warning("removed %s, left by an ingest that did not finish", left)
+            return _ingest_locked(store, kind, path, checked, started_at, started)
+    except StoreWriteError:
+        raise
+    except OSError as exc:
+        if not isinstance(exc, StorageError):
+            exc = describe(exc, exc.filename or store.kind_dir(kind))
+        raise StoreWriteError(exc) from exc
+
+
+def _ingest_locked(
+    store: Store, kind: str, path: Path, checked: Checked, started_at: str, started: float
+) -> IngestReport:
+    """Store the rows, quarantine and report; a storage error undoes what was written."""
+    try:
+        stored = _store_rows(store, kind, path, checked, started_at)
+        report = _report(kind, path, checked, stored, started_at, started)
+        assert report.rows_in == report.rows_accepted + report.rows_quarantined
+        _write_report(store, kind, report, stored.stamp, path)
+    except OSError:
+        # The report was not written, so this ingest's files are uncommitted: remove them now
+        # (a kill leaves them to the next ingest's recover).
+        with contextlib.suppress(OSError):
+            store.recover(kind)
+        raise
     return report
 
 
@@ -100,7 +136,10 @@ class _Stored:
 
 
 def _store_rows(store: Store, kind: str, path: Path, checked: Checked, started_at: str) -> _Stored:
-    """Append the new accepted rows to the store; quarantine rejected and conflicting rows."""
+    """Append the new accepted rows to the store; quarantine rejected and conflicting rows.
+
+    Call it holding the writer lock of `kind`; nothing counts until `_write_report`.
+    """
     accepted = checked.accepted  # indexed by position in the file's rows
     accepted[ROW_HASH] = row_hash(accepted, checked.contract.field_names)
     new, present, conflicts = _split_against_store(store, kind, accepted)
@@ -110,7 +149,7 @@ def _store_rows(store: Store, kind: str, path: Path, checked: Checked, started_a
         conflict_reasons = "id: already stored with different content (from " + stored_in + ")"
         reasons = pd.concat([reasons, conflict_reasons]).sort_index()
 
-    stamp = utc_stamp()
+    stamp = utc_stamp()  # names every file of this ingest; its report commits them
     quarantine_file = None
     if len(reasons) or len(checked.malformed):
         quarantine_file = store.kind_dir(kind) / "quarantine" / f"{path.stem}-{stamp}.csv"
@@ -120,7 +159,7 @@ def _store_rows(store: Store, kind: str, path: Path, checked: Checked, started_a
         new = new.assign(
             **{SOURCE_FILE: path.name, INGESTED_AT: pd.Timestamp(started_at).tz_convert(None)}
         )
-        part_file = store.append(kind, new.reset_index(drop=True))
+        part_file = store.write_part(kind, new.reset_index(drop=True), stamp)
     return _Stored(new, present, conflicts, reasons, quarantine_file, part_file, stamp)
 
 
@@ -177,12 +216,9 @@ def _count_fields(reasons: pd.Series) -> dict[str, int]:
     return dict(counts.most_common())
 
 
-def _write_report(kind_dir: Path, report: IngestReport, stamp: str, path: Path) -> None:
-    text = json.dumps(report.to_dict(), indent=2)
-    history = kind_dir / "reports" / f"{stamp}-{path.stem}.json"
-    history.parent.mkdir(parents=True, exist_ok=True)
-    history.write_text(text)
-    (kind_dir / "ingest-report.json").write_text(text)
+def _write_report(store: Store, kind: str, report: IngestReport, stamp: str, path: Path) -> None:
+    """Commit the ingest `stamp`: until its history report exists, its files do not count."""
+    store.write_report(kind, f"{stamp}-{path.stem}.json", json.dumps(report.to_dict(), indent=2))
 
 
 __all__ = ["IngestReport", "file_sha256", "ingest"]

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskscore.features.contracts import Contract, get_contract
+from riskscore.features.contracts import EXTRA_PREFIX, Contract, Kind, get_contract
 from riskscore.features.errors import BadInputError
 from riskscore.features.mapping import ColumnMapping, apply_mapping, extra_name, load_mapping
+from riskscore.features.normalise import control_character_errors, without_control_characters
 from riskscore.features.readers import SOURCE_ROW, read_raw
 from riskscore.features.validation import validate
+from riskscore.files import atomic_write
 
 Select = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -82,8 +84,8 @@ class Checked:
             .sort_values("source_row")
         )
         out.insert(0, "source_file", self.path.name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        out.to_csv(target, index=False)
+        # Whole or not at all: never an empty or cut-short quarantine file (StorageError).
+        atomic_write(target, out.to_csv(index=False))
 
 
 def read_checked(
@@ -115,6 +117,7 @@ def read_checked(
     positions = mapped.index  # validation renumbers rows; put their positions in `raw` back
     if numeric_extras is None:
         numeric_extras = tuple(extra_name(c) for c in column_mapping.extra_numbers)
+    mapped, bad_ids = _control_characters(mapped, contract, numeric_extras)
     checked = validate(
         contract,
         mapped,
@@ -122,16 +125,53 @@ def read_checked(
         numeric_extras=numeric_extras,
         today=today,
     )
+    accepted, reasons = _refuse_ids(
+        checked.accepted.set_axis(positions[checked.accepted.index]),
+        checked.rejected_reasons.set_axis(positions[checked.rejected_reasons.index]),
+        bad_ids,
+    )
     return Checked(
         path=path,
         contract=contract,
         mapping=column_mapping,
         raw=raw_file.frame,
         malformed=raw_file.malformed,
-        accepted=checked.accepted.set_axis(positions[checked.accepted.index]),
-        reasons=checked.rejected_reasons.set_axis(positions[checked.rejected_reasons.index]),
+        accepted=accepted,
+        reasons=reasons,
         ignored=ignored,
     )
+
+
+def _control_characters(
+    mapped: pd.DataFrame, contract: Contract, numeric_extras: tuple[str, ...]
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Free text (text fields, x_* text columns) without control characters, and the reasons
+    of the rows whose id holds one (an id is refused, not repaired: 'A\\x00' is not 'A').
+
+    Coded fields need nothing here: a control character makes their value invalid anyway.
+    """
+    text = {f.name for f in contract.fields if f.kind is Kind.TEXT}
+    text |= {c for c in mapped.columns if c.startswith(EXTRA_PREFIX) and c not in numeric_extras}
+    cleaned = {c: without_control_characters(mapped[c]) for c in mapped.columns if c in text}
+    if cleaned:
+        mapped = mapped.assign(**cleaned)
+    bad_ids = pd.Series([], dtype="string")
+    if "id" in mapped:
+        bad_ids = control_character_errors(mapped["id"]).dropna()
+    return mapped, "id: " + bad_ids
+
+
+def _refuse_ids(
+    accepted: pd.DataFrame, reasons: pd.Series, bad_ids: pd.Series
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Move the rows of `bad_ids` (reasons by position) from accepted to refused, their id
+    reason first."""
+    if bad_ids.empty:
+        return accepted, reasons
+    earlier = reasons.reindex(bad_ids.index)
+    joined = bad_ids.where(earlier.isna(), bad_ids + "; " + earlier)
+    reasons = pd.concat([reasons.drop(bad_ids.index, errors="ignore"), joined]).sort_index()
+    return accepted.drop(index=bad_ids.index, errors="ignore"), reasons.astype("string")
 
 
 def check_upload(

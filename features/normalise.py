@@ -424,3 +424,42 @@ def normalise_text(raw: pd.Series) -> Normalised:
     """Trimmed text; empty means missing."""
     text = _as_text(raw)
     return Normalised(text, pd.Series(pd.NA, index=raw.index, dtype="string"))
+
+
+# Control characters (C0, DEL, C1) other than tab, line feed and carriage return, which a
+# multi-line spreadsheet cell legitimately holds. A NUL or a bell in free text is an export
+# fault, not content.
+CONTROL_IN_TEXT = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+CONTROL_ANY = r"[\x00-\x1f\x7f-\x9f]"
+NO_CONTROL_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"  # for pydantic: a value free of them
+_CONTROL_IN_TEXT = re.compile(CONTROL_IN_TEXT)
+
+
+def strip_control_characters(value: str) -> str:
+    """One text value without control characters (tab, line feed, carriage return kept)."""
+    return _CONTROL_IN_TEXT.sub("", value)
+
+
+def without_control_characters(raw: pd.Series) -> pd.Series:
+    """Text with control characters removed (tab, line feed and carriage return kept)."""
+    text = raw.astype("string")
+    found = text.str.contains(CONTROL_IN_TEXT, regex=True).fillna(False).astype(bool)
+    if not found.any():  # the usual case: one vectorised scan, no copy
+        return text
+    text = text.copy()
+    text[found] = text[found].str.replace(CONTROL_IN_TEXT, "", regex=True)
+    return text
+
+
+def control_character_errors(raw: pd.Series) -> pd.Series:
+    """Per row, why a value that must hold no control character at all (an id) is refused.
+
+    Checked after trimming, so a trailing tab or line break is not a fault.
+    """
+    text = raw.astype("string").str.strip()
+    found = text.str.contains(CONTROL_ANY, regex=True).fillna(False).astype(bool)
+    errors = pd.Series(pd.NA, index=raw.index, dtype="string")
+    if found.any():
+        # Escaped (\x00), so the reason itself holds no control character.
+        errors[found] = [f"contains a control character {v[:60]!r}" for v in text[found]]
+    return errors

@@ -15,7 +15,7 @@ from riskscore.cli import report as cli_report
 from riskscore.cli import serve as cli_serve
 from riskscore.cli import train as cli_train
 from riskscore.cli.console import console, fail, out, progress_bar
-from riskscore.cli.options import StoreOption, settings, store_dir
+from riskscore.cli.options import StoreOption, clean_errors, settings, store_dir
 from riskscore.features.contracts import CONTRACTS
 from riskscore.features.errors import BadInputError
 from riskscore.synth import SEED, SHIPMENTS, generate
@@ -93,13 +93,15 @@ def ingest(
     """Validate a file against its contract and append the good rows to the store."""
     from riskscore.features.ingest import ingest as run_ingest
 
-    try:
-        with console.status(f"ingesting {path.name}"):
-            report = run_ingest(
-                kind.value, path, store_dir(store, settings(), must_exist=False), mapping, sheet
-            )
-    except BadInputError as exc:
-        raise fail(str(exc)) from None
+    # A BadInputError may list several problems; anything else (a lock held too long) is one line.
+    with clean_errors():
+        try:
+            with console.status(f"ingesting {path.name}"):
+                report = run_ingest(
+                    kind.value, path, store_dir(store, settings(), must_exist=False), mapping, sheet
+                )
+        except BadInputError as exc:
+            raise fail(str(exc)) from None
     if as_json:
         out.print_json(json.dumps(report.to_dict()))
         return

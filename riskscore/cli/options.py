@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 
 from riskscore.cli.console import fail
+from riskscore.files import StorageError
 from riskscore.settings import Settings
 
 StoreOption = Annotated[
@@ -64,8 +65,17 @@ def clean_errors(code: int = 2) -> Iterator[None]:
     """Turn any error into one line and an exit code: never a traceback."""
     try:
         yield
-    except (click.exceptions.Exit, click.ClickException, typer.Abort):
+    except (click.exceptions.Exit, click.ClickException, typer.Exit, typer.Abort):
         raise
     except Exception as exc:  # noqa: BLE001 - the CLI's last word on any failure
-        message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        message = (_one_line(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise fail(message[:500], code) from None
+
+
+def _one_line(exc: Exception) -> str:
+    """The message of `exc`; an OSError without its '[Errno 28]' prefix, naming its file."""
+    if isinstance(exc, OSError) and exc.strerror:
+        if isinstance(exc, StorageError) or not exc.filename:
+            return str(exc.strerror)  # a StorageError's names the file already
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
