@@ -39,16 +39,16 @@ def load_history(store: Store, outcomes: pd.DataFrame | None = None) -> History:
     outcome). `outcomes` are inspection results fed back through the API (declaration_id,
     illicit, revenue_recovered); they label records that have no outcome of their own. Labels:
     the inspection outcome where there is one, else 1 when a seizure links to the record, else
-    0 (docs/labels.md).
+    0 (docs/labels.md). A store where an id is stored twice is refused (DamagedStoreError).
     """
-    clearance = store.read("clearance")
-    declared = store.read("declarations")
+    clearance = store.read_unique("clearance")
+    declared = store.read_unique("declarations")
     clearance = clearance[~clearance["id"].isin(declared["id"])]
     records = pd.concat([declared, clearance], ignore_index=True)
     records = records.drop(columns=[c for c in _BOOKKEEPING if c in records])
     records = records.sort_values(["date", "id"], kind="stable").reset_index(drop=True)
     fed_back = _apply_outcomes(records, outcomes)
-    seizures = store.read("seizures")
+    seizures = store.read_unique("seizures")
 
     links = None
     labels = labels_from_links(pd.DataFrame({"clearance_id": [], "method": [], "seizure_id": []}))
@@ -66,22 +66,38 @@ def load_history(store: Store, outcomes: pd.DataFrame | None = None) -> History:
 
 
 def _apply_outcomes(records: pd.DataFrame, outcomes: pd.DataFrame | None) -> dict[str, int]:
-    """Write API-fed outcomes into `records` where a record has none; returns the counts."""
+    """Write API-fed outcomes into `records` where a record has none; returns the counts.
+
+    An outcome labels only the record of its own member (`reporting_country` == `member`):
+    another member's report about the same declaration id must not label it. Counts:
+    `api_outcomes_applied`; `api_outcomes_without_record`, outcomes matching no record of their
+    member; `api_outcomes_other_member`, those of them whose id is another member's record.
+    """
     if outcomes is None or outcomes.empty:
-        return {"api_outcomes_applied": 0, "api_outcomes_without_record": 0}
+        return {
+            "api_outcomes_applied": 0,
+            "api_outcomes_without_record": 0,
+            "api_outcomes_other_member": 0,
+        }
     if "illicit" not in records:
         records["illicit"] = pd.Series(pd.NA, index=records.index, dtype="Int8")
     if "revenue_recovered" not in records:
         records["revenue_recovered"] = np.nan
-    by_id = outcomes.drop_duplicates("declaration_id").set_index("declaration_id")
-    found = records["id"].isin(by_id.index)
-    open_rows = found & records["illicit"].isna()
-    ids = records.loc[open_rows, "id"]
-    records.loc[open_rows, "illicit"] = by_id.loc[ids, "illicit"].to_numpy()
-    records.loc[open_rows, "revenue_recovered"] = by_id.loc[ids, "revenue_recovered"].to_numpy()
+    key = ["member", "declaration_id"]
+    fed = outcomes.drop_duplicates(key).set_index(key)
+    owned = pd.MultiIndex.from_arrays([records["reporting_country"], records["id"]])
+    open_rows = owned.isin(fed.index) & records["illicit"].isna().to_numpy()
+    applied = fed.loc[owned[open_rows]]
+    records.loc[open_rows, "illicit"] = applied["illicit"].to_numpy()
+    # float: a column of NULLs reads back as None objects, which a float column refuses
+    revenue = applied["revenue_recovered"].astype("float64")
+    records.loc[open_rows, "revenue_recovered"] = revenue.to_numpy()
+    without = ~fed.index.isin(owned)
+    other = without & fed.index.get_level_values("declaration_id").isin(records["id"])
     return {
         "api_outcomes_applied": int(open_rows.sum()),
-        "api_outcomes_without_record": int((~by_id.index.isin(records["id"])).sum()),
+        "api_outcomes_without_record": int(without.sum()),
+        "api_outcomes_other_member": int(other.sum()),
     }
 
 

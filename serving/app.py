@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 
+from riskscore.files import StorageError
 from riskscore.models import registry
 from riskscore.serving.deps import Services
 from riskscore.serving.metrics import RequestLimitAndMetrics
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
     )
     app.state.services = services
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StorageError, _storage_failed)
     for router in ROUTERS:
         app.include_router(router)
     app.openapi = lambda: _openapi_with_keys(app)  # type: ignore[method-assign]
@@ -81,6 +83,13 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> Res
     lone surrogate (valid JSON, not valid UTF-8) must not turn a 422 into a 500."""
     body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
     return Response(body, status_code=422, media_type="application/json")
+
+
+async def _storage_failed(request: Request, exc: Exception) -> Response:
+    """503 naming the state file and the cause (a full disk), for a failure no route mapped:
+    the service is unavailable, not broken, and the operator learns what to free."""
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return JSONAnswer({"detail": detail}, status_code=503)
 
 
 def _openapi_with_keys(app: FastAPI) -> dict:

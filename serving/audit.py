@@ -1,16 +1,23 @@
-"""Append-only audit log of scoring requests: one JSON line per request, one file per day.
+"""Append-only audit log of scoring requests: one JSON line per answer given, one file per day.
 
 It records who asked (member and key id, never the key), when, which declarations, the model
-version that answered, and the scores and channels it gave.
+version that answered, and the scores and channels it gave. The files are private (0600).
+
+A line is written with one unbuffered append, whole or not at all: a write the disk refuses
+raises StorageError naming the file and the cause, and leaves neither a piece of the line nor a
+buffered copy that a later write would flush (which would log an answer never given).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+
+from riskscore.files import PRIVATE, describe, make_private
 
 
 class AuditLog:
@@ -18,26 +25,54 @@ class AuditLog:
         self.folder = folder
         self._lock = threading.Lock()
         self._day: str | None = None
-        self._file: IO[str] | None = None
+        self._fd: int | None = None
 
-    def _handle(self, day: str) -> IO[str]:
-        if self._file is None or day != self._day:
-            if self._file is not None:
-                self._file.close()
+    def path_for(self, day: str) -> Path:
+        return self.folder / f"audit-{day}.jsonl"
+
+    def _handle(self, day: str) -> int:
+        """The day's file, opened for append (created 0600, an older 0644 one narrowed)."""
+        if self._fd is None or day != self._day:
+            self._close()
+            path = self.path_for(day)
             self.folder.mkdir(parents=True, exist_ok=True)
-            # Line-buffered append: every record reaches the OS as soon as it is written.
-            self._file = (self.folder / f"audit-{day}.jsonl").open("a", buffering=1)
+            make_private(path)
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE)
             self._day = day
-        return self._file
+        return self._fd
 
     def record(self, entry: dict) -> None:
+        """Append `entry` as one line; raises StorageError (naming the file) when it cannot be."""
         now = datetime.now(UTC)
-        line = json.dumps({"time": now.isoformat(timespec="milliseconds"), **entry})
+        line = json.dumps({"time": now.isoformat(timespec="milliseconds"), **entry}) + "\n"
+        day = now.strftime("%Y-%m-%d")
         with self._lock:
-            self._handle(now.strftime("%Y-%m-%d")).write(line + "\n")
+            try:
+                _append(self._handle(day), line.encode())
+            except OSError as exc:
+                raise describe(exc, self.path_for(day)) from exc
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
 
     def close(self) -> None:
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            self._close()
+
+
+def _append(fd: int, data: bytes) -> None:
+    """Write `data` at the end of `fd` (O_APPEND). A write that fails part-way (a disk that
+    fills up mid-line) is cut back, so the next line does not continue a torn one."""
+    start = os.fstat(fd).st_size
+    written = 0
+    try:
+        while written < len(data):
+            written += os.write(fd, data[written:])
+    except OSError:
+        with contextlib.suppress(OSError):  # the write's error is the one to report
+            if written and os.fstat(fd).st_size == start + written:  # nobody appended after
+                os.ftruncate(fd, start)
+        raise

@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 from riskscore.features.contracts import CLEARANCE
 from riskscore.features.errors import BadInputError
 from riskscore.features.intake import check_upload
+from riskscore.files import StorageError
 from riskscore.serving.deps import (
     InScope,
     Key,
@@ -62,6 +63,7 @@ _BATCH_BODY = {
         "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in BATCH_TYPES},
     }
 }
+_UNAUDITED_DOC = "; or the answer could not be audited, so it is not given (the cause is named)"
 _TOP_K = "Reasons per declaration (0: none); absent: the server's RISKSCORE_TOP_K"
 _BATCH_DESCRIPTION = (
     "Send the file as the request body with its Content-Type: "
@@ -75,7 +77,12 @@ _BATCH_DESCRIPTION = (
 @router.post(
     "/v1/score",
     response_model=None,
-    responses={200: {"model": ScoreResponse}, **BODY_ERRORS, **KEY_ERRORS, **MODEL_ERRORS},
+    responses={
+        200: {"model": ScoreResponse},
+        **BODY_ERRORS,
+        **KEY_ERRORS,
+        503: {"description": MODEL_ERRORS[503]["description"] + _UNAUDITED_DOC},
+    },
     summary="Score one or more declarations, with reasons",
 )
 async def score(body: ScoreRequest, key: Key, services: ServicesDep) -> JSONAnswer:
@@ -95,8 +102,14 @@ async def score(body: ScoreRequest, key: Key, services: ServicesDep) -> JSONAnsw
     top_k = settings.top_k if body.top_k is None else body.top_k
     results = answers(loaded.model, columns_of(records), "all", top_k)
     request_id = uuid.uuid4().hex
-    _record(services, request_id, key, loaded, "/v1/score", results)
-    return JSONAnswer({"request_id": request_id, "model": model_ref(loaded), "results": results})
+    # Rendered before it is audited, and audited last: only an answer about to be returned is
+    # logged, and one that cannot be logged is not returned (503).
+    answer = JSONAnswer({"request_id": request_id, "model": model_ref(loaded), "results": results})
+    try:
+        _record(services, request_id, key, loaded, "/v1/score", results)
+    except StorageError as exc:
+        raise HTTPException(503, _unaudited(exc)) from None
+    return answer
 
 
 @router.post(
@@ -143,15 +156,25 @@ def _lines(
     explain: str,
     top_k: int,
 ) -> Iterator[bytes]:
-    """The batch answer: rejected rows, then answers chunk by chunk, then the summary line."""
+    """The batch answer: rejected rows, then answers chunk by chunk, then the summary line.
+
+    Each chunk is audited before it is sent. The 200 has gone out with the first line, so a
+    chunk that cannot be audited ends the answer with an error line naming the cause instead
+    (no summary line: the answer is incomplete).
+    """
     request_id = uuid.uuid4().hex
     for row, errors in rejected:
         yield orjson.dumps({"row": row, "errors": errors}) + b"\n"
     scored = 0
     for chunk in batch_answers(loaded.model, accepted, explain, top_k):
+        lines = b"".join(orjson.dumps(r) + b"\n" for r in chunk)
+        try:
+            _record(services, request_id, key, loaded, "/v1/score/batch", chunk)
+        except StorageError as exc:
+            yield orjson.dumps({"error": _unaudited(exc), "request_id": request_id}) + b"\n"
+            return
         scored += len(chunk)
-        _record(services, request_id, key, loaded, "/v1/score/batch", chunk)
-        yield b"".join(orjson.dumps(r) + b"\n" for r in chunk)
+        yield lines
     summary = {"summary": {"scored": scored, "rejected": len(rejected)}}
     yield orjson.dumps(summary | {"request_id": request_id, "model": model_ref(loaded)})
     yield b"\n"
@@ -160,7 +183,10 @@ def _lines(
 def _record(
     services: Services, request_id: str, key: ApiKey, loaded: Loaded, route: str, results: list
 ) -> None:
-    """Answers given: to the audit log (who got what) and to the score and channel metrics."""
+    """Answers given: to the audit log (who got what) and to the score and channel metrics.
+
+    Raises StorageError when the audit log cannot be written; then nothing is counted.
+    """
     services.audit.record(
         {
             "request_id": request_id,
@@ -174,6 +200,11 @@ def _record(
         }
     )
     services.metrics.scored([r["score"] for r in results], [r["channel"] for r in results])
+
+
+def _unaudited(exc: StorageError) -> str:
+    """Why an answer was withheld: for customs, an answer that is not audited is not given."""
+    return f"{exc.strerror or exc}; the answer was not given, as it could not be audited"
 
 
 def _validated_upload(
