@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import mlflow
@@ -29,6 +29,7 @@ class TrainingRun:
     metrics: dict[str, float]
     run_id: str
     seconds: float
+    orphans: list[str] = field(default_factory=list)  # runs of killed jobs this one marked FAILED
 
 
 def log_result(result: TrainResult, store: Store, label_counts: dict) -> str:
@@ -71,15 +72,18 @@ def run_training(
     """Train on the store and log one MLflow run in the settings' experiment; register the
     model unless told not to."""
     started = time.perf_counter()
+    registry.configure(settings)
+    experiment_id = tracking.ensure_experiment(settings)
+    # Before the long part: runs a killed job left RUNNING are failed as this job starts.
+    orphans = tracking.fail_orphans(experiment_id)
     store = Store(store_dir)
     outcomes = read_outcomes(settings.outcomes_db)
     history = load_history(store, outcomes=outcomes)
     result = train(history, config or TrainConfig())
-    registry.configure(settings)
-    experiment_id = tracking.ensure_experiment(settings)
-    with mlflow.start_run(experiment_id=experiment_id, run_name="train") as run:
+    tags = tracking.process_tags() | {"job": "train"}
+    with mlflow.start_run(experiment_id=experiment_id, run_name="train", tags=tags) as run:
         fingerprint = store.fingerprint(outcomes)
-        mlflow.set_tags({"job": "train", "data_fingerprint": fingerprint})
+        mlflow.set_tag("data_fingerprint", fingerprint)
         model_uri = log_result(result, store, history.label_counts)
         registered = None
         if register:
@@ -92,4 +96,4 @@ def run_training(
             mlflow.set_tags({"registered_version": registered.version, "alias": registered.alias})
         seconds = time.perf_counter() - started
         mlflow.log_metric("seconds.total", seconds)
-    return TrainingRun(registered, result.metrics, run.info.run_id, seconds)
+    return TrainingRun(registered, result.metrics, run.info.run_id, seconds, orphans)

@@ -11,8 +11,11 @@ One run:
    precision at `capacity` is at least the champion's plus `margin`. With no champion yet, the
    challenger becomes champion.
 4. The challenger's feature state is refreshed with E (it serves with the latest statistics),
-   everything is logged in one MLflow run, and only then is the version registered and an alias
-   moved. A crash before that leaves no version and no alias moved.
+   everything is logged in one MLflow run, and only then is the version registered, as
+   challenger; a promotion then moves the champion alias to it. The decision (run and version
+   tag `decision`) stays `pending` until the registry holds it: `promoted` only once the
+   champion alias has moved. A crash before registration leaves no version and no alias moved;
+   a kill leaves the run RUNNING until the next job marks it FAILED (`tracking.fail_orphans`).
 
 Idempotent: the run records a fingerprint of the store's content. When the last finished
 retraining run judged the same data against the same champion, or E holds too little data that
@@ -30,6 +33,7 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 from riskscore.features.dataset import History, load_history
 from riskscore.features.outcomes import read_outcomes
@@ -77,6 +81,7 @@ class RetrainResult:
     eval_from: str | None = None
     eval_to: str | None = None
     seconds: float = 0.0
+    orphans: list[str] = field(default_factory=list)  # runs of killed jobs this one marked FAILED
 
     @property
     def exit_code(self) -> int:
@@ -103,7 +108,7 @@ class _Inputs:
 def retrain(
     store_dir: Path, settings: Settings, config: RetrainConfig | None = None, force: bool = False
 ) -> RetrainResult:
-    """Run the job once; see the module docstring. Raises on failure (nothing registered).
+    """Run the job once; see the module docstring. Raises on failure (champion alias unmoved).
 
     `force` judges again data that an earlier run already judged against the same champion
     (e.g. after changing the gate); it still needs new data the champion has not seen.
@@ -113,6 +118,7 @@ def retrain(
     registry.configure(settings)
     inputs = _inputs(Path(store_dir), settings, config)
     experiment_id = tracking.ensure_experiment(settings)
+    orphans = tracking.fail_orphans(experiment_id)
     result = RetrainResult(
         decision=Decision.KEPT,
         reason="",
@@ -122,9 +128,11 @@ def retrain(
         champion_after=inputs.champion_version,
         eval_from=str(inputs.eval_from.date()),
         eval_to=str(inputs.eval_to.date()),
+        orphans=orphans,
     )
     skip = _skip_reason(config, experiment_id, inputs, force)
-    with mlflow.start_run(experiment_id=experiment_id, run_name="retrain") as run:
+    tags = tracking.process_tags() | {"job": "retrain", "decision": tracking.PENDING}
+    with mlflow.start_run(experiment_id=experiment_id, run_name="retrain", tags=tags) as run:
         result.run_id = run.info.run_id
         _log_start(result, config, skipped=bool(skip))
         if skip:
@@ -134,7 +142,7 @@ def retrain(
             try:
                 _challenge(result, inputs, config, settings.model_name)
             except Exception as exc:
-                mlflow.set_tags({"decision": Decision.FAILED.value, "error": str(exc)[:500]})
+                _record_failure(result, settings.model_name, exc)
                 raise
         result.seconds = time.perf_counter() - started
         mlflow.log_metric("seconds.total", result.seconds)
@@ -176,7 +184,6 @@ def _inputs(store_dir: Path, settings: Settings, config: RetrainConfig) -> _Inpu
 def _log_start(result: RetrainResult, config: RetrainConfig, skipped: bool) -> None:
     mlflow.set_tags(
         {
-            "job": "retrain",
             "data_fingerprint": result.fingerprint,
             "champion_before": result.champion_before or "",
             "skipped": str(skipped).lower(),
@@ -239,7 +246,7 @@ def _challenge(result: RetrainResult, inputs: _Inputs, config: RetrainConfig, na
     model_uri = log_result(trained, inputs.store, inputs.history.label_counts)
     _log_holdout("challenger", result.challenger_metrics)
     _log_holdout("champion", result.champion_metrics)
-    _record(result)
+    mlflow.set_tag("reason", result.reason[:500])  # the gate's verdict; decision still pending
     _register(result, model_uri, name)
 
 
@@ -284,25 +291,29 @@ def _judge(
 
 
 def _register(result: RetrainResult, model_uri: str, name: str) -> None:
-    """Last: the version appears and the alias moves only once everything else succeeded."""
-    alias = registry.CHAMPION if result.decision is Decision.PROMOTED else registry.CHALLENGER
+    """Last: register the challenger, move the champion alias if promoted, then record it.
+
+    Each step leaves a state the next job understands: a version without alias (marked
+    orphaned), a challenger with `decision=pending`, or a moved champion alias not yet
+    recorded (the alias is the truth: `tracking.fail_orphans` records `promoted`).
+    """
     registered = registry.register(
         model_uri,
         name,
         result.run_id,
-        alias=alias,
-        tags={"data_fingerprint": result.fingerprint, "decision": result.decision.value},
+        alias=registry.CHALLENGER,
+        tags={"data_fingerprint": result.fingerprint, "decision": tracking.PENDING},
     )
     result.new_version = registered.version
+    mlflow.set_tag("registered_version", registered.version)
+    alias = registry.CHALLENGER
     if result.decision is Decision.PROMOTED:
+        registry.promote(name, registered.version)
+        alias = registry.CHAMPION
         result.champion_after = registered.version
-    mlflow.set_tags(
-        {
-            "registered_version": registered.version,
-            "alias": alias,
-            "champion_after": result.champion_after or "",
-        }
-    )
+    tracking.tag_version(name, registered.version, {"decision": result.decision.value})
+    mlflow.set_tag("alias", alias)
+    _record(result)
 
 
 def _refresh_state(
@@ -321,7 +332,7 @@ def _log_holdout(who: str, metrics: dict[str, float]) -> None:
 
 
 def _record(result: RetrainResult) -> None:
-    """The decision as run tags (the champion tag is final only once registration is done)."""
+    """The decision as run tags, once final (for a promotion: after the alias moved)."""
     mlflow.set_tags(
         {
             "decision": result.decision.value,
@@ -329,3 +340,27 @@ def _record(result: RetrainResult) -> None:
             "champion_after": result.champion_after or "",
         }
     )
+
+
+def _record_failure(result: RetrainResult, name: str, exc: Exception) -> None:
+    """After an error, tag the run and its version with what the registry now holds.
+
+    Best effort: the error being raised matters more than a tag the store may refuse.
+    """
+    decision = Decision.FAILED
+    version = result.new_version
+    if version and registry.alias_version(name, registry.CHAMPION) == version:
+        decision = Decision.PROMOTED  # the alias moved before the error: the promotion stands
+        result.champion_after = version
+    try:
+        if version:
+            tracking.tag_version(name, version, {"decision": decision.value})
+        mlflow.set_tags(
+            {
+                "decision": decision.value,
+                "error": str(exc)[:500],
+                "champion_after": result.champion_after or "",
+            }
+        )
+    except MlflowException:
+        pass
