@@ -2,7 +2,8 @@
 model, registering and promoting versions, and reading or writing the artifacts of a version's run.
 
 Embedded by default: SQLite and local artifacts under `mlruns/`. `RISKSCORE_TRACKING_URI` or
-`MLFLOW_TRACKING_URI` point at a tracking server instead (e.g. one backed by PostgreSQL).
+`MLFLOW_TRACKING_URI` point at a tracking server instead (e.g. one backed by PostgreSQL), or at
+another SQLite file (its folder must exist). Error messages carry URLs with the user info redacted.
 Call `configure(settings)` once per process before anything else here.
 """
 
@@ -20,6 +21,7 @@ from mlflow.store.artifact.utils.models import _parse_model_id_if_present
 from mlflow.tracking import MlflowClient
 
 from riskscore.models.risk_model import RiskModel
+from riskscore.redact import redact
 from riskscore.settings import Settings
 
 CHAMPION = "champion"
@@ -37,14 +39,46 @@ class NoVersionError(LookupError):
     """The registry answered, but no version of the model has the alias."""
 
 
+class RegistryConfigError(ValueError):
+    """The configured tracking URI cannot be the registry meant; the message says which and why."""
+
+
 def tracking_uri(settings: Settings) -> str:
-    """The configured tracking URI, or the embedded SQLite store under mlruns/."""
-    configured = settings.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-    if configured:
-        return configured
+    """The configured tracking URI, or the embedded SQLite store under mlruns/.
+
+    Raises RegistryConfigError for a configured `sqlite:` URI whose folder does not exist
+    (unless it is the settings' mlruns folder, created as for the default): MLflow would create
+    it and a new, empty registry there, and serve or train against that.
+    """
+    for variable, configured in (
+        ("RISKSCORE_TRACKING_URI", settings.tracking_uri),
+        ("MLFLOW_TRACKING_URI", os.environ.get("MLFLOW_TRACKING_URI")),
+    ):
+        if configured:
+            _check_sqlite_folder(configured, variable, settings.mlruns_dir)
+            return configured
     root = settings.mlruns_dir.resolve()
     root.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{root / 'mlflow.db'}"
+
+
+def _check_sqlite_folder(uri: str, variable: str, mlruns_dir: Path) -> None:
+    """A `sqlite:///path` URI must name a file in an existing folder (or in mlruns/)."""
+    if not uri.startswith("sqlite:///"):
+        return  # other stores, and sqlite:// in memory
+    path = uri.removeprefix("sqlite:///").split("?", 1)[0]
+    if not path or path == ":memory:":
+        return
+    folder = Path(path).parent.absolute()
+    if folder.is_dir():
+        return
+    if folder.resolve() == mlruns_dir.resolve():
+        folder.mkdir(parents=True, exist_ok=True)  # the embedded store's place, named explicitly
+        return
+    raise RegistryConfigError(
+        f"{variable}={redact(uri)}: the folder {folder} does not exist; create it or correct "
+        "the URI (refused: MLflow would start a new, empty registry there)"
+    )
 
 
 def configure(settings: Settings) -> str:
@@ -122,7 +156,7 @@ def resolve(uri: str) -> ModelRef:
             name, version = path.split("/", 1)
             found = client.get_model_version(name, version)
     except (MlflowException, ValueError) as exc:
-        raise ModelNotFoundError(f"cannot resolve {uri}: {_first_line(exc)}") from None
+        raise ModelNotFoundError(f"cannot resolve {redact(uri)}: {_first_line(exc)}") from None
     return ModelRef(uri, found.name, str(found.version), found.run_id)
 
 
@@ -145,8 +179,8 @@ def version_for_alias(name: str, alias: str) -> str:
     except MlflowException as exc:
         if exc.error_code in _NOT_FOUND:
             raise NoVersionError(
-                f"the registry has no version of {name} with alias {alias} "
-                "(train one: riskscore train)"
+                f"the registry has no version of {name} with alias {alias} (register one: "
+                "riskscore train, or give a version the alias in MLflow)"
             ) from exc
         raise
 
@@ -258,10 +292,10 @@ def load_model(uri: str) -> RiskModel:
     try:
         pyfunc = mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as exc:
-        raise ModelNotFoundError(f"cannot load model {uri}: {_first_line(exc)}") from exc
+        raise ModelNotFoundError(f"cannot load model {redact(uri)}: {_first_line(exc)}") from exc
     model = getattr(pyfunc.unwrap_python_model(), "model", None)
     if not isinstance(model, RiskModel):
-        raise ModelNotFoundError(f"{uri} is not a riskscore model")
+        raise ModelNotFoundError(f"{redact(uri)} is not a riskscore model")
     return model
 
 
@@ -302,4 +336,5 @@ def log_run_text(run_id: str, text: str, path: str) -> None:
 
 
 def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    """The first line of an error, credentials in URLs redacted (it is shown and logged)."""
+    return redact((str(exc).strip().splitlines() or [type(exc).__name__])[0])[:300]

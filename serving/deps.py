@@ -85,10 +85,11 @@ Key = Annotated[ApiKey, Depends(require_key)]
 
 
 def model_or_503(services: Services) -> Loaded:
-    """The model being served, else 503. Held by the request, so a hot swap cannot change it."""
+    """The model being served, else 503 naming why (registry down, cache refused, no version
+    with the alias). Held by the request, so a hot swap cannot change it."""
     loaded = services.holder.current
     if loaded is None:
-        raise HTTPException(503, "no model loaded yet: train one (riskscore train)")
+        raise HTTPException(503, f"no model to serve: {services.holder.unavailable_reason()}")
     return loaded
 
 

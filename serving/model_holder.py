@@ -1,28 +1,39 @@
 """The model serving answers with: loaded by registry alias, cached locally, swapped atomically.
 
-- At start: load `models:/<name>@<alias>`; if the registry cannot be reached, load the last model
-  that loaded (the local cache) and say so.
+- At start: load `models:/<name>@<alias>`. Only when the registry cannot be reached, load the
+  last model that loaded (the local cache) and say so. The cache carries the SHA-256 of its
+  pickle and is verified before anything in it is unpickled; a cache that fails is refused.
 - In the background: when the alias moves, load the new version, check it scores its own example,
   then swap. A request holds the `Loaded` it started with, so requests in flight finish on the
   old model; an artifact that fails to load or to score is refused and the current model kept.
+- When the registry answers that no version has the alias, the champion was withdrawn: stop
+  serving it and delete its cache, so that it cannot come back from there after a restart.
+- Every message kept in the status or logged has the user info of its URLs redacted.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
-import os
 import pickle
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from riskscore.files import PRIVATE, atomic_write
 from riskscore.models import registry
 from riskscore.models.risk_model import RiskModel
+from riskscore.redact import redact
 from riskscore.settings import Settings
 
 log = logging.getLogger("riskscore.serving")
+
+CACHE_MAGIC = b"riskscore-model-cache 1\n"  # then one JSON header line, then the pickle
+_LABELS = ("name", "version", "alias")
+_REWRITTEN = "it is rewritten on the next successful registry load"
 
 
 @dataclass(frozen=True)
@@ -42,11 +53,113 @@ class Status:
     registry_reachable: bool = False
     last_check: str | None = None
     last_error: str | None = None
+    cache_error: str | None = None  # why the local cache was refused (or could not be written)
     refused_versions: dict[str, str] = field(default_factory=dict)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _clip(text: str) -> str:
+    """A message fit to keep, return and log: credentials redacted, at most 500 characters."""
+    return (redact(text) or "")[:500]
+
+
+class CacheError(Exception):
+    """The local model cache cannot be trusted; the message names the file and why."""
+
+
+class ModelCache:
+    """The last model that loaded, one file per model name.
+
+    The file is a header line (JSON: name, version, alias, SHA-256 of the pickle) and the
+    pickle of (labels, model), replaced in one atomic write: a crash mid-save never pairs one
+    version's model with another's label. The JSON beside it is for people.
+    """
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.path = folder / f"{name}.pkl"
+        self.meta_path = folder / f"{name}.json"
+
+    def save(self, loaded: Loaded) -> None:
+        labels = {k: getattr(loaded, k) for k in _LABELS}
+        payload = pickle.dumps((labels, loaded.model), pickle.HIGHEST_PROTOCOL)
+        header = labels | {"sha256": hashlib.sha256(payload).hexdigest(), "cached_at": _now()}
+        line = json.dumps(header).encode()
+        atomic_write(self.path, CACHE_MAGIC + line + b"\n" + payload, mode=PRIVATE)
+        atomic_write(self.meta_path, json.dumps(header, indent=1) + "\n", mode=PRIVATE)
+
+    def header(self) -> dict | None:
+        """The header of the cache file without reading the pickle (None: no readable header)."""
+        try:
+            with self.path.open("rb") as fh:
+                if fh.read(len(CACHE_MAGIC)) != CACHE_MAGIC:
+                    return None
+                found = json.loads(fh.readline(1 << 16))
+        except (OSError, ValueError):
+            return None
+        return found if isinstance(found, dict) else None
+
+    def load(self, name: str, alias: str) -> tuple[str, RiskModel] | None:
+        """(version, model) of the cache of `name`@`alias`; None when there is no cache.
+
+        Raises CacheError for a cache that fails its checksum, has none, or holds another
+        model or alias. Nothing is unpickled before the checksum matched.
+        """
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise CacheError(f"model cache {self.path} cannot be read: {exc.strerror}") from None
+        header, payload = self._split(data)
+        got = hashlib.sha256(payload).hexdigest()
+        if got != header.get("sha256"):
+            raise CacheError(
+                f"model cache {self.path} failed its checksum "
+                f"(expected {header.get('sha256')}, got {got}); {_REWRITTEN}"
+            )
+        if (header.get("name"), header.get("alias")) != (name, alias):
+            raise CacheError(
+                f"model cache {self.path} holds {header.get('name')} alias {header.get('alias')}, "
+                f"not {name} alias {alias}; {_REWRITTEN}"
+            )
+        try:
+            labels, model = pickle.loads(payload)
+        except Exception as exc:  # noqa: BLE001 - verified bytes an older release cannot read
+            raise CacheError(f"model cache {self.path} cannot be unpickled: {exc!r}") from None
+        if not isinstance(model, RiskModel) or labels != {k: header.get(k) for k in _LABELS}:
+            raise CacheError(f"model cache {self.path} does not hold the model its header names")
+        return str(labels["version"]), model
+
+    def _split(self, data: bytes) -> tuple[dict, bytes]:
+        """(header, pickle bytes); CacheError for a file without a readable header."""
+        if not data.startswith(CACHE_MAGIC):
+            what = (
+                "has no checksum (an older release wrote it)"
+                if data.startswith(b"\x80")  # a bare pickle: the format before checksums
+                else "is not a riskscore model cache"
+            )
+            raise CacheError(f"model cache {self.path} {what}; refused, {_REWRITTEN}")
+        line, _, payload = data[len(CACHE_MAGIC) :].partition(b"\n")
+        try:
+            header = json.loads(line)
+        except ValueError:
+            header = None
+        if not isinstance(header, dict):
+            raise CacheError(f"model cache {self.path} has a damaged header; {_REWRITTEN}")
+        return header, payload
+
+    def drop(self, name: str, alias: str) -> str | None:
+        """Delete the cache when it holds `name`@`alias`; the version it held, else None."""
+        header = self.header()
+        if not header or (header.get("name"), header.get("alias")) != (name, alias):
+            return None
+        for path in (self.path, self.meta_path):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        return str(header.get("version"))
 
 
 class ModelHolder:
@@ -55,6 +168,8 @@ class ModelHolder:
         self.name = settings.model_name
         self.alias = settings.model_alias
         self.cache_dir = settings.model_cache_dir
+        self.cache = ModelCache(self.cache_dir, self.name)
+        self._cache_tried = False  # the cache is asked at start only, and only without registry
         self.current: Loaded | None = None
         self.status = Status()
         self._stop = threading.Event()
@@ -63,13 +178,31 @@ class ModelHolder:
 
     # -- registry ------------------------------------------------------------------------------
 
-    def _registry_failed(self, exc: Exception) -> None:
-        """Record why the registry gave no version: unreachable, or reachable but empty."""
-        self.status.registry_reachable = isinstance(exc, registry.NoVersionError)
-        reason = (
-            str(exc) if isinstance(exc, registry.NoVersionError) else f"{type(exc).__name__}: {exc}"
-        )
-        self.status.last_error = f"registry: {reason}"[:500]
+    def _unreachable(self, exc: Exception) -> None:
+        """The registry gave no answer: keep serving what we have (the cache, at start)."""
+        self.status.registry_reachable = False
+        message = _clip(f"registry unreachable: {type(exc).__name__}: {exc}")
+        if message != self.status.last_error:  # once per new trouble, not every check
+            log.warning("%s", message)
+        self.status.last_error = message
+
+    def _alias_gone(self, exc: registry.NoVersionError) -> None:
+        """The registry answered that no version has the alias: the champion was withdrawn (or
+        never set). Serving it on would keep a model in service that was taken out of it."""
+        self.status.registry_reachable = True
+        with self._swap_lock:
+            stopped, self.current = self.current, None
+        dropped = self.cache.drop(self.name, self.alias)
+        if stopped is not None:
+            message = f"alias {self.alias} removed: {exc}; stopped serving version "
+            message += stopped.version
+        elif dropped is not None:
+            message = f"registry: {exc}; the cached version {dropped} of that alias was deleted"
+        else:
+            message = f"registry: {exc}"
+        self.status.last_error = _clip(message)
+        if stopped is not None or dropped is not None:
+            log.error("%s", self.status.last_error)
 
     def _fetch(self, version: str) -> RiskModel:
         return registry.load_model(f"models:/{self.name}/{version}")
@@ -83,57 +216,77 @@ class ModelHolder:
 
     # -- cache ---------------------------------------------------------------------------------
 
-    def _cache_paths(self) -> tuple[Path, Path]:
-        return self.cache_dir / f"{self.name}.pkl", self.cache_dir / f"{self.name}.json"
-
     def _save_cache(self, loaded: Loaded) -> None:
-        """One pickle holds the model and its name and version, replaced atomically, so a
-        crash mid-save never pairs one version's model with another's label. The JSON beside
-        it is for people."""
-        model_path, meta_path = self._cache_paths()
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        meta = {"name": loaded.name, "version": loaded.version, "alias": loaded.alias}
-        meta["cached_at"] = _now()
-        for path, write in (
-            (model_path, lambda fh: pickle.dump((meta, loaded.model), fh, pickle.HIGHEST_PROTOCOL)),
-            (meta_path, lambda fh: fh.write(json.dumps(meta).encode())),
-        ):
-            tmp = path.with_name(path.name + ".tmp")
-            with tmp.open("wb") as fh:
-                write(fh)
-            os.replace(tmp, path)
+        try:
+            self.cache.save(loaded)
+        except Exception as exc:  # noqa: BLE001 - a cache that cannot be written is no reason
+            self.status.cache_error = _clip(f"could not write the model cache: {exc}")
+            log.warning("%s", self.status.cache_error)  # not to serve the new model
+        else:
+            self.status.cache_error = None
 
-    def _load_cache(self) -> Loaded | None:
-        model_path, _ = self._cache_paths()
-        if not model_path.exists():
-            return None
-        with model_path.open("rb") as fh:
-            meta, model = pickle.load(fh)
-        if not isinstance(model, RiskModel):
-            raise TypeError(f"{model_path} does not hold a riskscore model")
-        self._check(model)
-        return Loaded(model, meta["name"], meta["version"], meta["alias"], "cache", _now())
+    def _serve_cache(self) -> None:
+        """Serve the cached model if it is intact and scores its own example."""
+        self._cache_tried = True
+        try:
+            found = self.cache.load(self.name, self.alias)
+            if found is None:
+                return
+            version, model = found
+            self._check(model)
+        except CacheError as exc:
+            self.status.cache_error = _clip(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a cached model that cannot score is refused
+            reason = f"{type(exc).__name__}: {exc}"
+            self.status.cache_error = _clip(f"model cache {self.cache.path} refused: {reason}")
+        else:
+            self.status.cache_error = None
+            with self._swap_lock:
+                self.current = Loaded(model, self.name, version, self.alias, "cache", _now())
+            log.warning("serving %s version %s from the local cache", self.name, version)
+            return
+        log.error("local model cache unusable: %s", self.status.cache_error)
+
+    def unavailable_reason(self) -> str:
+        """Why no model serves, from what the registry and the cache said (for 503 answers)."""
+        status = self.status
+        if status.last_check is None:
+            return "the model is still loading"
+        causes = [status.last_error or "the registry named no model to serve"]
+        if self._cache_tried and not status.registry_reachable:
+            causes.append(status.cache_error or f"no model cache at {self.cache.path}")
+        return "; ".join(causes)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def load_initial(self) -> Loaded | None:
-        """Load from the registry, else from the cache; None when neither has a model."""
-        try:
-            self.refresh()
-        except Exception as exc:  # noqa: BLE001 - any registry failure means: use the cache
-            self._registry_failed(exc)
-            log.warning("no model from the registry at start (%s); trying the local cache", exc)
-            try:
-                cached = self._load_cache()
-            except Exception as cache_exc:  # noqa: BLE001
-                log.error("local model cache unusable: %s", cache_exc)
-                cached = None
-            if cached is not None:
-                self.current = cached
+        """Load from the registry; from the cache only when the registry cannot be reached.
+
+        None when neither has a model (`unavailable_reason` says why).
+        """
+        self.check()
+        if self.current is None and not self.status.registry_reachable:
+            self._serve_cache()
+        if self.current is None:
+            log.error("no model to serve: %s", self.unavailable_reason())
         return self.current
 
+    def check(self) -> None:
+        """One look at the registry: follow the alias, stop serving a withdrawn one, and keep
+        serving what we have when the registry cannot be reached."""
+        try:
+            self.refresh()
+        except registry.NoVersionError as exc:
+            self._alias_gone(exc)
+        except Exception as exc:  # noqa: BLE001 - any other failure: no answer from the registry
+            self._unreachable(exc)
+
     def refresh(self) -> bool:
-        """Load the alias's version if it is not the one served; True when a swap happened."""
+        """Load the alias's version if it is not the one served; True when a swap happened.
+
+        Raises NoVersionError when the registry has no version with the alias, and whatever
+        the client raised when the registry cannot be reached.
+        """
         self.status.last_check = _now()
         version = registry.version_for_alias(self.name, self.alias)
         self.status.registry_reachable = True
@@ -149,7 +302,7 @@ class ModelHolder:
             model = self._fetch(version)
             self._check(model)
         except Exception as exc:  # noqa: BLE001 - a bad artifact must never replace a good model
-            reason = f"{type(exc).__name__}: {exc}"[:500]
+            reason = _clip(f"{type(exc).__name__}: {exc}")
             self.status.refused_versions[version] = reason
             self.status.last_error = f"version {version} refused: {reason}"
             log.error("refused %s version %s: %s", self.name, version, reason)
@@ -157,10 +310,7 @@ class ModelHolder:
         loaded = Loaded(model, self.name, version, self.alias, "registry", _now())
         # Cached before it serves: pickling a model that requests are using can meet a dict
         # they are filling (e.g. the lazily computed base value) and fail.
-        try:
-            self._save_cache(loaded)
-        except Exception as exc:  # noqa: BLE001 - a cache that cannot be written is no reason
-            log.warning("could not cache the model: %s", exc)  # not to serve the new model
+        self._save_cache(loaded)
         with self._swap_lock:
             self.current = loaded  # one reference assignment: requests see old or new, whole
         self.status.last_error = None
@@ -180,7 +330,4 @@ class ModelHolder:
 
     def _watch(self) -> None:
         while not self._stop.wait(self.settings.reload_seconds):
-            try:
-                self.refresh()
-            except Exception as exc:  # noqa: BLE001 - keep serving what we have
-                self._registry_failed(exc)
+            self.check()

@@ -34,7 +34,9 @@ def _choice(aliases: dict[str, str], what: str):  # noqa: ANN202
     return _check(lambda v: table.get(vocab.simplify(v)), f"unknown {what}")
 
 
-Text = Annotated[str, Field(max_length=500)]
+# The same rules as ingestion: an id with a control character is refused, free text loses them.
+Id = Annotated[str, Field(min_length=1, max_length=100, pattern=normalise.NO_CONTROL_PATTERN)]
+Text = Annotated[str, Field(max_length=500), AfterValidator(normalise.strip_control_characters)]
 Country = Annotated[str, Field(max_length=80), _check(normalise.country_code, "unknown country")]
 HsCode = Annotated[str, Field(max_length=20), _check(normalise.hs_code, "invalid HS code")]
 Mode = Annotated[str, Field(max_length=40), _check(normalise.transport_mode, "unknown mode")]
@@ -45,7 +47,7 @@ Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Currency = Annotated[str, Field(max_length=3), _check(normalise.currency_code, "unknown currency")]
 
 _TYPES: dict[Kind, Any] = {
-    Kind.ID: Annotated[str, Field(min_length=1, max_length=100)],
+    Kind.ID: Id,
     Kind.TEXT: Text,
     Kind.DATE: dt.date,
     Kind.COUNTRY: Country,
@@ -150,7 +152,7 @@ class ScoreResponse(BaseModel):
 
 
 class OutcomeIn(BaseModel):
-    declaration_id: str = Field(min_length=1, max_length=100)
+    declaration_id: Id
     reporting_country: Country = Field(description="Member the declaration belongs to")
     illicit: int = Field(ge=0, le=1)
     revenue_recovered: Amount | None = None
@@ -228,3 +230,13 @@ class ImportanceResponse(BaseModel):
 
 class HealthResponse(BaseModel):
     status: Literal["ok"]
+
+
+class ReadyResponse(BaseModel):
+    ready: bool
+    model: ModelRef | None
+    source: str | None = Field(description="registry, or cache when the registry was unreachable")
+    registry_reachable: bool
+    last_error: str | None = Field(description="The registry's last trouble, or a refused version")
+    cache_error: str | None = Field(description="Why the local model cache was refused")
+    reason: str | None = Field(description="When not ready: why no model serves")

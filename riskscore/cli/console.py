@@ -7,15 +7,23 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from riskscore.redact import redact
 
 console = Console(stderr=True)
 out = Console()
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print one clear error line and return the Exit to raise."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print one clear error line and return the Exit to raise.
+
+    The message is shown as text (no rich markup) and without URL credentials: an MLflow error
+    can quote a tracking URI with its password.
+    """
+    text = escape(redact(message) or "")
+    console.print(f"[bold red]error:[/] {text}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -24,11 +24,15 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the scoring API (loads models:/<name>@<alias> through MLflow)."""
+    from riskscore.models import registry
     from riskscore.serving.server import run_server
 
-    run_server(
-        settings(host=host, port=port, model_alias=model_alias, reload_seconds=reload_seconds)
-    )
+    current = settings(host=host, port=port, model_alias=model_alias, reload_seconds=reload_seconds)
+    try:
+        registry.tracking_uri(current)  # a wrong registry is one line here, not a traceback later
+    except registry.RegistryConfigError as exc:
+        raise fail(str(exc)) from None
+    run_server(current)
 
 
 @keys_app.command("create")
@@ -36,12 +40,15 @@ def keys_create(
     member: Annotated[str, typer.Option(help="Member code (ISO country), or * for a RILO.")],
 ) -> None:
     """Create a key; it is printed once and only its hash is kept."""
+    from riskscore.files import StorageError
     from riskscore.serving.keys import KeyStore
 
     try:
         record, secret = KeyStore(settings().keys_file).create(member)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    except StorageError as exc:  # a full disk, or another writer holding the lock too long
+        raise fail(exc.strerror or str(exc)) from None
     console.print(f"key {record.key_id} for member {record.member} (shown once, store it now):")
     out.print(secret, highlight=False, soft_wrap=True)
 
@@ -77,12 +84,15 @@ def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id (from keys list).")],
 ) -> None:
     """Revoke a key; the running service refuses it from the next request on."""
+    from riskscore.files import StorageError
     from riskscore.serving.keys import KeyStore
 
     try:
         record = KeyStore(settings().keys_file).revoke(key_id)
     except KeyError:
         raise fail(f"no key with id {key_id!r} (see riskscore keys list)") from None
+    except StorageError as exc:  # not revoked: say so, never print "revoked"
+        raise fail(f"{exc.strerror or exc}; key {key_id} is NOT revoked") from None
     out.print(f"revoked {record.key_id} (member {record.member}) at {record.revoked_at}")
 
 
@@ -104,10 +114,12 @@ def run(
         run_main_job(settings(), data, declarations, serve_api)
     except Exception as exc:  # the demo must end in one readable line, never a traceback
         from riskscore.features.errors import BadInputError
+        from riskscore.models.registry import RegistryConfigError
+        from riskscore.redact import redact
         from riskscore.training.train import TrainingError
 
-        if isinstance(exc, BadInputError | TrainingError):
-            raise fail(str(exc)) from None
+        if isinstance(exc, BadInputError | TrainingError | RegistryConfigError):
+            raise fail(redact(str(exc)) or type(exc).__name__) from None
         raise
 
 

@@ -195,22 +195,24 @@ def evaluate(
 ) -> None:
     """Evaluate a registered model on a window of labelled declarations, as serving scores them."""
     from riskscore.models import registry
+    from riskscore.redact import redact
     from riskscore.training.evaluate import evaluate as run_evaluate
 
     current = settings()
     path = store_dir(store, current)
     uri = model_uri(model, current)
+    shown = redact(uri)  # printed: no credentials of a URL given as --model
     with clean_errors():
         registry.configure(current)
-        with console.status(f"loading {uri}"):
+        with console.status(f"loading {shown}"):
             risk_model = registry.load_model(uri)
         with console.status("scoring the window"):
             result = run_evaluate(risk_model, path, date_from, date_to)
     if as_json:
-        out.print_json(json.dumps({"model": uri} | result.to_dict(), default=str))
+        out.print_json(json.dumps({"model": shown} | result.to_dict(), default=str))
         return
     out.print(
-        f"[bold]{uri}[/]: {result.rows} labelled declarations from {result.date_from} to "
+        f"[bold]{shown}[/]: {result.rows} labelled declarations from {result.date_from} to "
         f"{result.date_to}, {result.positives} positive"
     )
     if result.note:
@@ -253,7 +255,8 @@ def models_list(as_json: JsonOption = False) -> None:
     for v in versions:
         table.add_row(
             v.version,
-            ", ".join(v.aliases),
+            # A version a killed job left without alias (docs/training.md, "Crashes").
+            ", ".join(v.aliases) or ("orphaned" if v.tags.get("orphaned") == "true" else ""),
             v.created.replace("T", " ").removesuffix("+00:00"),
             *(
                 f"{v.metrics[k]:.4f}" if k in v.metrics else ""
@@ -408,12 +411,14 @@ def score(
     """Score a file with the champion: id, score, channel and the top 3 reasons."""
     from riskscore.models import registry
     from riskscore.models.batch import score_file
+    from riskscore.redact import redact
 
     current = settings()
     uri = model_uri(model, current)
+    shown = redact(uri)  # printed: no credentials of a URL given as --model
     with clean_errors():
         registry.configure(current)
-        with console.status(f"loading {uri}"):
+        with console.status(f"loading {shown}"):
             risk_model = registry.load_model(uri)
         with console.status(f"scoring {input_file.name}"):
             report = score_file(risk_model, input_file, out_file, mapping=mapping, sheet=sheet)
@@ -422,7 +427,7 @@ def score(
         return
     channels = ", ".join(f"{k} {v}" for k, v in sorted(report.channels.items()))
     out.print(
-        f"scored {report.rows_scored} of {report.rows_in} rows with {uri} -> {report.out_file} "
+        f"scored {report.rows_scored} of {report.rows_in} rows with {shown} -> {report.out_file} "
         f"({channels or 'none'}; {report.seconds:.1f} s)"
     )
     if report.rows_quarantined:
@@ -440,7 +445,8 @@ HELP = {
         "Train a challenger on a rolling window and promote it only if it beats the champion "
         "on the most recent out-of-time window. Exit codes: 0 promoted (or first champion); "
         "3 kept the champion (challenger not better by the margin, or nothing new since the "
-        "last run); 1 failed (nothing registered, no alias moved); 2 bad arguments."
+        "last run); 1 failed (the champion did not move; a version registered before the failure "
+        "is tagged decision=failed); 2 bad arguments."
     ),
     "score": (
         "Score a file with the champion: id, score, channel and the top 3 reasons. "

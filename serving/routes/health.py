@@ -8,8 +8,8 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from riskscore.serving.deps import ServicesDep
-from riskscore.serving.routes.responses import MODEL_ERRORS, JSONAnswer, model_ref
-from riskscore.serving.schemas import HealthResponse
+from riskscore.serving.routes.responses import JSONAnswer, model_ref
+from riskscore.serving.schemas import HealthResponse, ReadyResponse
 
 router = APIRouter(tags=["health"])
 
@@ -19,16 +19,24 @@ def healthz() -> HealthResponse:
     return HealthResponse(status="ok")
 
 
-@router.get("/readyz", summary="A model is loaded and can answer", responses=MODEL_ERRORS)
+@router.get(
+    "/readyz",
+    response_model=ReadyResponse,
+    summary="A model is loaded and can answer",
+    responses={503: {"model": ReadyResponse, "description": "No model; `reason` says why"}},
+)
 def readyz(services: ServicesDep) -> JSONAnswer:
     holder = services.holder
     loaded = holder.current
+    status = holder.status
     body = {
         "ready": loaded is not None,
         "model": model_ref(loaded) if loaded else None,
         "source": loaded.source if loaded else None,
-        "registry_reachable": holder.status.registry_reachable,
-        "last_error": holder.status.last_error,
+        "registry_reachable": status.registry_reachable,
+        "last_error": status.last_error,
+        "cache_error": status.cache_error,
+        "reason": None if loaded is not None else holder.unavailable_reason(),
     }
     return JSONAnswer(body, status_code=200 if loaded is not None else 503)
 

@@ -13,7 +13,9 @@ KEY_ERRORS = {
     401: {"description": "Missing or invalid key"},
     403: {"description": "Another member"},
 }
-MODEL_ERRORS = {503: {"description": "No model loaded yet"}}
+MODEL_ERRORS = {
+    503: {"description": "No model to serve; the detail names why (registry, cache or alias)"}
+}
 
 
 class JSONAnswer(JSONResponse):
