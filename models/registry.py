@@ -244,14 +244,19 @@ class VersionInfo:
 
 
 def list_versions(name: str) -> list[VersionInfo]:
-    """Every version of the registered model `name`, newest first (empty if none)."""
+    """Every version of the registered model `name`, newest first (empty if none).
+
+    A registry that cannot be reached raises (MlflowException): "no versions" is an answer.
+    """
     client = MlflowClient()
     try:
         found = client.search_model_versions(f"name = '{name}'")
         # Searched versions carry no aliases; the registered model holds alias -> version.
         aliases = dict(client.get_registered_model(name).aliases or {})
-    except MlflowException:
-        return []
+    except MlflowException as exc:
+        if exc.error_code in _NOT_FOUND:
+            return []
+        raise
     by_version: dict[str, list[str]] = {}
     for alias, version in aliases.items():
         by_version.setdefault(str(version), []).append(alias)

@@ -19,6 +19,7 @@ import json
 import logging
 import pickle
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,9 @@ log = logging.getLogger("riskscore.serving")
 CACHE_MAGIC = b"riskscore-model-cache 1\n"  # then one JSON header line, then the pickle
 _LABELS = ("name", "version", "alias")
 _REWRITTEN = "it is rewritten on the next successful registry load"
+# A version whose artifact could not be fetched (the artifact store was down) is tried again
+# after this long; one that loaded but failed to score its own example stays refused.
+RETRY_UNLOADABLE_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class Status:
     last_error: str | None = None
     cache_error: str | None = None  # why the local cache was refused (or could not be written)
     refused_versions: dict[str, str] = field(default_factory=dict)
+    retry_after: dict[str, float] = field(default_factory=dict)  # monotonic time, by version
 
 
 def _now() -> str:
@@ -294,18 +299,19 @@ class ModelHolder:
         if current is not None and current.version == version and current.source == "registry":
             self.status.last_error = None  # the alias is back on what we serve: nothing is wrong
             return False
-        if version in self.status.refused_versions:
+        if self._still_refused(version):
             reason = self.status.refused_versions[version]
             self.status.last_error = f"version {version} refused: {reason}"
             return False
         try:
             model = self._fetch(version)
+        except Exception as exc:  # noqa: BLE001 - maybe the artifact store is down: retry later
+            self._refuse(version, exc, retry=True)
+            return False
+        try:
             self._check(model)
         except Exception as exc:  # noqa: BLE001 - a bad artifact must never replace a good model
-            reason = _clip(f"{type(exc).__name__}: {exc}")
-            self.status.refused_versions[version] = reason
-            self.status.last_error = f"version {version} refused: {reason}"
-            log.error("refused %s version %s: %s", self.name, version, reason)
+            self._refuse(version, exc, retry=False)
             return False
         loaded = Loaded(model, self.name, version, self.alias, "registry", _now())
         # Cached before it serves: pickling a model that requests are using can meet a dict
@@ -316,6 +322,25 @@ class ModelHolder:
         self.status.last_error = None
         log.info("serving %s version %s (%s)", self.name, version, self.alias)
         return True
+
+    def _still_refused(self, version: str) -> bool:
+        """Whether `version` was refused and is not due for another try."""
+        status = self.status
+        if version not in status.refused_versions:
+            return False
+        due = status.retry_after.get(version)
+        if due is not None and time.monotonic() >= due:
+            del status.refused_versions[version], status.retry_after[version]
+            return False
+        return True
+
+    def _refuse(self, version: str, exc: Exception, retry: bool) -> None:
+        reason = _clip(f"{type(exc).__name__}: {exc}")
+        self.status.refused_versions[version] = reason
+        if retry:
+            self.status.retry_after[version] = time.monotonic() + RETRY_UNLOADABLE_SECONDS
+        self.status.last_error = f"version {version} refused: {reason}"
+        log.error("refused %s version %s: %s", self.name, version, reason)
 
     def start(self) -> None:
         if self._thread is not None or self.settings.reload_seconds <= 0:

@@ -207,6 +207,9 @@ class ModelResponse(ModelRef):
     loaded_at: str
     registry_reachable: bool
     last_error: str | None
+    cache_error: str | None = Field(
+        None, description="Why the local model cache could not be written (or was refused)"
+    )
     info: dict[str, Any] = Field(description="Training window, sizes, metrics, configuration")
     thresholds: Thresholds
     features: list[FeatureOut]

@@ -4,6 +4,7 @@ would silently create a new, empty registry there), the embedded default is stil
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,31 @@ def test_cli_says_it_in_one_line(tmp_path, verb):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
     assert "/nonexistent/dir does not exist" in lines[0]
+
+
+def test_models_list_says_the_registry_is_unreachable_not_empty(tmp_path):
+    """An unreachable registry is an error naming it (credentials hidden), not "no versions"."""
+    if not RISKSCORE.exists():
+        pytest.skip(f"console script not installed at {RISKSCORE}")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RISKSCORE_", "MLFLOW_"))}
+    env.update(
+        RISKSCORE_TRACKING_URI=f"http://user:secretpw@127.0.0.1:{port}",
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
+        COLUMNS="2000",
+    )
+    done = subprocess.run(
+        [str(RISKSCORE), "models", "list"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "no registered versions" not in done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
+    assert f"127.0.0.1:{port}" in lines[0] and "secretpw" not in done.stderr

@@ -35,6 +35,7 @@ def model_info(key: Key, loaded: ServedModel, services: ServicesDep) -> ModelRes
         loaded_at=loaded.loaded_at,
         registry_reachable=status.registry_reachable,
         last_error=status.last_error,
+        cache_error=status.cache_error,
         info={k: v for k, v in model.info.items() if k not in ("random_salt", "example")},
         thresholds=Thresholds(
             red_share=channels.red_share,

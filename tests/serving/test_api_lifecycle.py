@@ -119,7 +119,7 @@ def test_hot_swap_under_load_fails_no_request(server, world, second_version):
     assert not failed, f"{len(failed)} of {len(answers)} requests failed: {failed[:3]}"
     assert after["model"]["version"] == second_version
     assert info["version"] == second_version and info["source"] == "registry"
-    assert info["last_error"] is None
+    assert info["last_error"] is None and info["cache_error"] is None
     expected = {old: before["results"], second_version: after["results"]}
     assert expected[old] != expected[second_version], "the two models must answer differently"
     for run in runs:

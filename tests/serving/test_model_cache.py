@@ -245,6 +245,43 @@ def test_refused_version_reason_is_redacted(world, tmp_path, monkeypatch):
         assert SECRET not in reason and "***@s3.example" in reason
 
 
+def test_a_version_that_could_not_be_fetched_is_tried_again_later(world, tmp_path, monkeypatch):
+    """An artifact store down for a moment must not refuse a version until the next restart."""
+    holder = holder_for(world, tmp_path / "var")
+    real_load = registry.load_model
+    down = {"now": True}
+
+    def flaky(uri: str):  # noqa: ANN202
+        if down["now"]:
+            raise registry.ModelNotFoundError(f"cannot load {uri}: artifact store unreachable")
+        return real_load(uri)
+
+    monkeypatch.setattr(registry, "load_model", flaky)
+    assert holder.load_initial() is None
+    version = next(iter(holder.status.refused_versions))
+    down["now"] = False
+    holder.check()
+    assert holder.current is None, "retried before its time"
+    holder.status.retry_after[version] = 0.0  # as if the retry delay had passed
+    holder.check()
+    assert holder.current is not None and holder.current.version == version
+    assert holder.status.last_error is None and not holder.status.refused_versions
+
+
+def test_a_version_that_cannot_score_its_example_stays_refused(world, tmp_path, monkeypatch):
+    holder = holder_for(world, tmp_path / "var")
+
+    def cannot_score(model) -> None:  # noqa: ANN001
+        raise ValueError("scores NaN")
+
+    monkeypatch.setattr(ModelHolder, "_check", staticmethod(cannot_score))
+    assert holder.load_initial() is None
+    assert not holder.status.retry_after
+    monkeypatch.setattr(ModelHolder, "_check", staticmethod(lambda model: None))
+    holder.check()
+    assert holder.current is None and "scores NaN" in holder.status.last_error
+
+
 # -- end to end: the real server ---------------------------------------------------------------
 
 
