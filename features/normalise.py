@@ -272,7 +272,8 @@ def transport_mode(raw: str) -> str | None:
     text = raw.strip()
     if text.endswith(".0"):
         text = text[:-2]
-    if text.isdigit() and len(text) <= 2:
+    # ASCII digits only: str.isdigit() also accepts '¹' or '٣', which are no Rec. 19 code.
+    if text.isascii() and text.isdigit() and len(text) <= 2:
         return vocab.REC19_MODES[text[0]]
     return _MODE_NAMES(text)
 

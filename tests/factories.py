@@ -95,3 +95,34 @@ def demo_store(root: Path, declarations: int, seed: int, workbook: bool = False)
     ):
         ingest(kind, path, store)
     return data, store
+
+
+DEMO_FILES = (
+    ("seizures", "seizures.csv"),
+    ("clearance", "clearance.parquet"),
+    ("declarations", "declarations.parquet"),
+)
+
+
+def ingest_demo(folder: Path, store: Path) -> None:
+    """Ingest the demo files in `folder` (as `generate` writes them) into `store`."""
+    from riskscore.features.ingest import ingest
+
+    for kind, name in DEMO_FILES:
+        ingest(kind, folder / name, store)
+
+
+def demo_cut(root: Path, declarations: int, cut: str, seed: int = 7) -> tuple[Path, Path]:
+    """Demo files in `root/full`, and the same files with only the records before `cut` in
+    `root/early` (what a champion trained a while ago knew). Returns (full, early)."""
+    from riskscore.synth import generate
+
+    full, early = root / "full", root / "early"
+    generate(full, declarations=declarations, seed=seed)
+    early.mkdir()
+    for name in ("clearance.parquet", "declarations.parquet"):
+        frame = pd.read_parquet(full / name)
+        frame[frame["date"] < cut].to_parquet(early / name, index=False)
+    seizures = pd.read_csv(full / "seizures.csv", dtype=str, keep_default_na=False)
+    seizures[seizures["date"] < cut].to_csv(early / "seizures.csv", index=False)
+    return full, early

@@ -6,6 +6,8 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskscore.features import normalise as norm
 from riskscore.features import vocab
@@ -403,3 +405,21 @@ def test_a_date_outside_any_plausible_record_is_refused_not_fatal(raw):
     assert pd.isna(result.values.iloc[0]) and not pd.isna(result.errors.iloc[0])
     assert result.values.iloc[1] == pd.Timestamp("2024-02-05")
     assert pd.isna(result.errors.iloc[1])
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [norm.transport_mode, norm.country_code, norm.hs_code, norm.currency_code, norm.country_list],
+    ids=lambda f: f.__name__,
+)
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=12))
+def test_a_single_value_normaliser_never_raises(convert, text):
+    """The API runs these on every field of a request: any text is a value or None (a 422),
+    never an exception (a 500). Found by the fuzzer: '¹' passed str.isdigit()."""
+    assert convert(text) is None or isinstance(convert(text), str)
+
+
+@pytest.mark.parametrize("raw", ["¹", "٣", "²2", "1¹"])
+def test_non_ascii_digits_are_no_transport_mode_code(raw):
+    assert norm.transport_mode(raw) is None

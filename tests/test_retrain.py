@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from factories import demo_cut, ingest_demo
 from mlflow.tracking import MlflowClient
 
 from riskscore.features.dataset import load_history
-from riskscore.features.ingest import ingest
 from riskscore.features.store import Store
 from riskscore.models import registry
 from riskscore.models.window import score_window
 from riskscore.settings import Settings
-from riskscore.synth import generate
 from riskscore.training import tracking
 from riskscore.training.config import TrainConfig
 from riskscore.training.evaluate import judge
@@ -25,34 +24,16 @@ from riskscore.training.retrain import Decision, RetrainConfig, retrain
 
 CUT = "2025-07-01"  # the champion knows the data before this day
 MODEL = "customs-risk"
-KINDS = (
-    ("seizures", "seizures.csv"),
-    ("clearance", "clearance.parquet"),
-    ("declarations", "declarations.parquet"),
-)
-
-
-def _ingest(folder: Path, store: Path) -> None:
-    for kind, name in KINDS:
-        ingest(kind, folder / name, store)
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Demo files, the same files cut at CUT, and a store + registry with a champion on the cut."""
     root = tmp_path_factory.mktemp("retrain")
-    full = root / "full"
-    generate(full, declarations=6_000, seed=7)
-    early = root / "early"
-    early.mkdir()
-    for name in ("clearance.parquet", "declarations.parquet"):
-        frame = pd.read_parquet(full / name)
-        frame[frame["date"] < CUT].to_parquet(early / name, index=False)
-    seizures = pd.read_csv(full / "seizures.csv", dtype=str, keep_default_na=False)
-    seizures[seizures["date"] < CUT].to_csv(early / "seizures.csv", index=False)
+    full, early = demo_cut(root, 6_000, CUT)
 
     base = root / "base"
-    _ingest(early, base / "store")
+    ingest_demo(early, base / "store")
     result = run_training(
         base / "store", Settings(mlruns_dir=base / "mlruns"), TrainConfig(valid_days=90)
     )
@@ -67,7 +48,7 @@ def world(demo, tmp_path, monkeypatch) -> dict:
         monkeypatch.delenv(name, raising=False)
     shutil.copytree(demo["base"], tmp_path / "w")
     store, mlruns = tmp_path / "w" / "store", tmp_path / "w" / "mlruns"
-    _ingest(demo["full"], store)
+    ingest_demo(demo["full"], store)
     monkeypatch.setenv("RISKSCORE_MLRUNS_DIR", str(mlruns))
     settings = Settings(mlruns_dir=mlruns)
     registry.configure(settings)
@@ -181,7 +162,7 @@ def test_the_first_model_becomes_champion(demo, tmp_path, invoke, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RISKSCORE_MLRUNS_DIR", str(tmp_path / "mlruns"))
     store = tmp_path / "store"
-    _ingest(demo["full"], store)
+    ingest_demo(demo["full"], store)
     first = invoke("retrain", "--store", str(store), "--json")
     assert first.exit_code == 0, first.output
     result = json.loads(first.stdout)

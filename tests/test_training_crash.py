@@ -18,14 +18,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pandas as pd
 import pytest
+from factories import demo_cut, ingest_demo
 from mlflow.tracking import MlflowClient
 
-from riskscore.features.ingest import ingest
 from riskscore.models import registry
 from riskscore.settings import Settings
-from riskscore.synth import generate
 from riskscore.training import tracking
 from riskscore.training.config import RetrainConfig, TrainConfig
 from riskscore.training.job import run_training
@@ -33,11 +31,6 @@ from riskscore.training.retrain import retrain
 
 MODEL = EXPERIMENT = "customs-risk"
 CUT = "2025-07-01"  # the champion knows the data before this day
-KINDS = (
-    ("seizures", "seizures.csv"),
-    ("clearance", "clearance.parquet"),
-    ("declarations", "declarations.parquet"),
-)
 TRAIN_ARGS = ("--valid-days", "90")
 # Small data: 4,000 declarations a year need longer windows for enough offences to judge on.
 RETRAIN_ARGS = ("--margin", "-1", "--eval-days", "90", "--valid-days", "120")
@@ -66,25 +59,13 @@ app(sys.argv[1:], prog_name="riskscore")
 """
 
 
-def _ingest(folder: Path, store: Path) -> None:
-    for kind, name in KINDS:
-        ingest(kind, folder / name, store)
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Demo files; a store of all of them; a store + registry whose champion knows CUT only."""
     root = tmp_path_factory.mktemp("crash")
-    full, early = root / "full", root / "early"
-    generate(full, declarations=4_000, seed=7)
-    early.mkdir()
-    for name in ("clearance.parquet", "declarations.parquet"):
-        frame = pd.read_parquet(full / name)
-        frame[frame["date"] < CUT].to_parquet(early / name, index=False)
-    seizures = pd.read_csv(full / "seizures.csv", dtype=str, keep_default_na=False)
-    seizures[seizures["date"] < CUT].to_csv(early / "seizures.csv", index=False)
-    _ingest(full, root / "store")
-    _ingest(early, root / "base" / "store")
+    full, early = demo_cut(root, 4_000, CUT)
+    ingest_demo(full, root / "store")
+    ingest_demo(early, root / "base" / "store")
     champion = run_training(
         root / "base" / "store",
         Settings(mlruns_dir=root / "base" / "mlruns"),
@@ -120,7 +101,7 @@ def world(demo, tmp_path, env) -> Path:
     # dirs_exist_ok: configure() made the folder; the database is not opened yet.
     shutil.copytree(demo["base"] / "mlruns", tmp_path / "mlruns", dirs_exist_ok=True)
     shutil.copytree(demo["base"] / "store", tmp_path / "store")
-    _ingest(demo["full"], tmp_path / "store")
+    ingest_demo(demo["full"], tmp_path / "store")
     _open_registry()
     return tmp_path / "store"
 
