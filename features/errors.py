@@ -34,6 +34,3 @@ class StoreWriteError(StorageError, BadInputError):
         self.filename = error.filename
         self.path = str(error.filename or "")
         self.problem = str(error.strerror)
-
-    def __str__(self) -> str:
-        return str(self.strerror)

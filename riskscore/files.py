@@ -5,7 +5,7 @@ permissions, one writer at a time, and an error that names the file when the dis
   file, even after a crash or a full disk (temporary beside the target, fsync, rename, fsync dir).
 - `writer_lock(path)`: an inter-process lock (filelock) held around read-check-write sequences,
   so two jobs on one store or key file serialise instead of interleaving.
-- `private_file(path)`: open for append, created 0600 (audit logs, databases, keys).
+- `make_private(path)`: narrow a state file an older release left 0644 to 0600.
 - `StorageError`: one line naming the file and the cause ("No space left on device").
 """
 
@@ -16,7 +16,6 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 from filelock import FileLock, Timeout
 
@@ -28,6 +27,10 @@ _TMP = ".tmp"
 class StorageError(OSError):
     """A state file could not be written or read; the message names the file and the cause."""
 
+    def __str__(self) -> str:
+        # OSError's own form ("[Errno 28] ...: 'file'") repeats the file and is no sentence.
+        return str(self.strerror) if self.strerror else super().__str__()
+
 
 def describe(exc: OSError, path: Path | str, action: str = "write") -> StorageError:
     """`exc` as one line naming the file: 'cannot write store/x.json: No space left on device'."""
@@ -37,7 +40,7 @@ def describe(exc: OSError, path: Path | str, action: str = "write") -> StorageEr
     return error
 
 
-def temporary_name(path: Path) -> Path:
+def _temporary_name(path: Path) -> Path:
     """A unique temporary beside `path` (same file system, so the rename is atomic)."""
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}{_TMP}")
 
@@ -49,7 +52,7 @@ def atomic_write(path: Path, data: bytes | str, mode: int | None = None) -> None
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     path = Path(path)
-    tmp = temporary_name(path)
+    tmp = _temporary_name(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE if mode else 0o666)
@@ -82,15 +85,6 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def private_file(path: Path, mode: str = "a", **kwargs: object) -> IO:
-    """Open `path` (created 0600 if missing, parents made) with `open`'s `mode`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE)
-    os.close(fd)
-    return path.open(mode, **kwargs)  # type: ignore[call-overload]
 
 
 def make_private(path: Path) -> None:
