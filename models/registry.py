@@ -257,9 +257,7 @@ def list_versions(name: str) -> list[VersionInfo]:
         if exc.error_code in _NOT_FOUND:
             return []
         raise
-    by_version: dict[str, list[str]] = {}
-    for alias, version in aliases.items():
-        by_version.setdefault(str(version), []).append(alias)
+    by_version = _invert(aliases)
     return [
         VersionInfo(
             version=str(version.version),
@@ -274,6 +272,25 @@ def list_versions(name: str) -> list[VersionInfo]:
         )
         for version in sorted(found, key=lambda v: int(v.version), reverse=True)
     ]
+
+
+def aliases_by_version(name: str) -> dict[str, list[str]]:
+    """version -> the aliases it holds, for the registered model `name`."""
+    return _invert(MlflowClient().get_registered_model(name).aliases or {})
+
+
+def _invert(aliases: dict[str, str | int]) -> dict[str, list[str]]:
+    by_version: dict[str, list[str]] = {}
+    for alias, version in aliases.items():
+        by_version.setdefault(str(version), []).append(alias)
+    return by_version
+
+
+def tag_version(name: str, version: str, tags: dict[str, str]) -> None:
+    """Set tags on a registered version."""
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
 
 
 def _headline(client: MlflowClient, run_id: str | None) -> dict[str, float]:

@@ -88,8 +88,7 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> Res
 async def _storage_failed(request: Request, exc: Exception) -> Response:
     """503 naming the state file and the cause (a full disk), for a failure no route mapped:
     the service is unavailable, not broken, and the operator learns what to free."""
-    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    return JSONAnswer({"detail": detail}, status_code=503)
+    return JSONAnswer({"detail": str(exc)}, status_code=503)
 
 
 def _openapi_with_keys(app: FastAPI) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing
 import os
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from riskscore.files import describe
+from riskscore.serving import keys as keys_module
 from riskscore.serving.keys import KeyStore
 
 WRITERS = 8
@@ -130,3 +133,28 @@ def test_riskscore_keys_commands_racing_lose_nothing(tmp_path):
     assert len(fresh.list()) == 6 and fresh.authenticate(secret) is None
     created = {line.strip().split("_")[1] for line in printed[:-1]}
     assert created <= {k.key_id for k in fresh.list() if k.active} and len(created) == 5
+
+
+@pytest.mark.parametrize("verb", ["create", "revoke"])
+def test_a_key_change_the_disk_refuses_is_one_line_and_changes_nothing(
+    invoke, tmp_path, monkeypatch, verb
+):
+    monkeypatch.delenv("RISKSCORE_STATE_DIR", raising=False)
+    created = invoke("keys", "create", "--member", "GB")
+    assert created.exit_code == 0, created.stderr
+    store = KeyStore(tmp_path / "var" / "api-keys.json")
+    (record,) = store.list()
+
+    def full(path: Path, data: object, mode: int | None = None) -> None:
+        raise describe(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), path)
+
+    monkeypatch.setattr(keys_module, "atomic_write", full)
+    args = ["revoke", record.key_id] if verb == "revoke" else ["create", "--member", "FR"]
+    result = invoke("keys", *args)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "No space left on device" in lines[0], result.stderr
+    assert "api-keys.json" in lines[0] and "revoked " not in result.stdout
+    if verb == "revoke":
+        assert lines[0].endswith(f"key {record.key_id} is NOT revoked")
+    assert [(k.key_id, k.active) for k in KeyStore(store.path).list()] == [(record.key_id, True)]

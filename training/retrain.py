@@ -311,7 +311,7 @@ def _register(result: RetrainResult, model_uri: str, name: str) -> None:
         registry.promote(name, registered.version)
         alias = registry.CHAMPION
         result.champion_after = registered.version
-    tracking.tag_version(name, registered.version, {"decision": result.decision.value})
+    registry.tag_version(name, registered.version, {"decision": result.decision.value})
     mlflow.set_tag("alias", alias)
     _record(result)
 
@@ -354,7 +354,7 @@ def _record_failure(result: RetrainResult, name: str, exc: Exception) -> None:
         result.champion_after = version
     try:
         if version:
-            tracking.tag_version(name, version, {"decision": decision.value})
+            registry.tag_version(name, version, {"decision": decision.value})
         mlflow.set_tags(
             {
                 "decision": decision.value,

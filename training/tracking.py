@@ -21,7 +21,7 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from riskscore.models.pyfunc import ARTIFACT, RiskPyfunc, input_example, save_risk_model, signature
-from riskscore.models.registry import CHAMPION, tracking_uri
+from riskscore.models.registry import CHAMPION, aliases_by_version, tracking_uri
 from riskscore.models.risk_model import RiskModel
 from riskscore.settings import Settings
 
@@ -194,7 +194,7 @@ def _settle_orphan(client: MlflowClient, run: Run, reason: str) -> None:
     """Bring an orphaned run and its versions in line with the registry, then fail the run."""
     run_id, tags = run.info.run_id, run.data.tags
     found = client.search_model_versions(f"run_id = '{run_id}'")
-    aliases = {name: _aliases(client, name) for name in {mv.name for mv in found}}
+    aliases = {name: aliases_by_version(name) for name in {mv.name for mv in found}}
     held = {(mv.name, str(mv.version)): aliases[mv.name].get(str(mv.version), []) for mv in found}
     champion = [v for (_, v), names in held.items() if CHAMPION in names]
     # The alias is the truth: if it moved before the kill, the promotion happened.
@@ -212,18 +212,3 @@ def _settle_orphan(client: MlflowClient, run: Run, reason: str) -> None:
             run_id, "champion_after", champion[0] if champion else tags.get("champion_before", "")
         )
     client.set_terminated(run_id, status="FAILED")
-
-
-def _aliases(client: MlflowClient, name: str) -> dict[str, list[str]]:
-    """version -> its aliases."""
-    by_version: dict[str, list[str]] = {}
-    for alias, number in (client.get_registered_model(name).aliases or {}).items():
-        by_version.setdefault(str(number), []).append(alias)
-    return by_version
-
-
-def tag_version(name: str, version: str, tags: dict[str, str]) -> None:
-    """Set tags on a registered version."""
-    client = MlflowClient()
-    for key, value in tags.items():
-        client.set_model_version_tag(name, version, key, value)

@@ -74,8 +74,6 @@ def clean_errors(code: int = 2) -> Iterator[None]:
 
 def _one_line(exc: Exception) -> str:
     """The message of `exc`; an OSError without its '[Errno 28]' prefix, naming its file."""
-    if isinstance(exc, OSError) and exc.strerror:
-        if isinstance(exc, StorageError) or not exc.filename:
-            return str(exc.strerror)  # a StorageError's names the file already
-        return f"{exc.filename}: {exc.strerror}"
-    return str(exc)
+    if isinstance(exc, OSError) and not isinstance(exc, StorageError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return str(exc)  # a StorageError's is its sentence, naming the file

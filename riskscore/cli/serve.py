@@ -48,7 +48,7 @@ def keys_create(
     except ValueError as exc:
         raise fail(str(exc)) from None
     except StorageError as exc:  # a full disk, or another writer holding the lock too long
-        raise fail(exc.strerror or str(exc)) from None
+        raise fail(str(exc)) from None
     console.print(f"key {record.key_id} for member {record.member} (shown once, store it now):")
     out.print(secret, highlight=False, soft_wrap=True)
 
@@ -92,7 +92,7 @@ def keys_revoke(
     except KeyError:
         raise fail(f"no key with id {key_id!r} (see riskscore keys list)") from None
     except StorageError as exc:  # not revoked: say so, never print "revoked"
-        raise fail(f"{exc.strerror or exc}; key {key_id} is NOT revoked") from None
+        raise fail(f"{exc}; key {key_id} is NOT revoked") from None
     out.print(f"revoked {record.key_id} (member {record.member}) at {record.revoked_at}")
 
 
@@ -115,11 +115,10 @@ def run(
     except Exception as exc:  # the demo must end in one readable line, never a traceback
         from riskscore.features.errors import BadInputError
         from riskscore.models.registry import RegistryConfigError
-        from riskscore.redact import redact
         from riskscore.training.train import TrainingError
 
         if isinstance(exc, BadInputError | TrainingError | RegistryConfigError):
-            raise fail(redact(str(exc)) or type(exc).__name__) from None
+            raise fail(str(exc) or type(exc).__name__) from None
         raise
 
 

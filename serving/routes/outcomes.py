@@ -45,5 +45,5 @@ def post_outcomes(
     except OutcomeConflict as exc:
         raise HTTPException(409, str(exc)) from None
     except StorageError as exc:  # a full disk: the cause, and that nothing was stored
-        raise HTTPException(503, exc.strerror or str(exc)) from None
+        raise HTTPException(503, str(exc)) from None
     return OutcomesResponse(**counts, received=len(body.outcomes))

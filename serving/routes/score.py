@@ -204,7 +204,7 @@ def _record(
 
 def _unaudited(exc: StorageError) -> str:
     """Why an answer was withheld: for customs, an answer that is not audited is not given."""
-    return f"{exc.strerror or exc}; the answer was not given, as it could not be audited"
+    return f"{exc}; the answer was not given, as it could not be audited"
 
 
 def _validated_upload(
