@@ -17,6 +17,9 @@ import pandas as pd
 
 from riskscore.features.pipeline import FeaturePipeline, RowsLike
 from riskscore.features.registry import Criterion, Feature
+from riskscore.models.treeshap import Explainer, build_explainer
+
+DEFAULT_TABLE_CAP = 512 * 2**20  # bytes of SHAP tables per model (Settings.shap_table_cap_mb)
 
 CHANNELS = ("red", "yellow", "green", "random")
 
@@ -140,6 +143,25 @@ class RiskModel:
     feature_names: list[str]
     info: dict = field(default_factory=dict)  # training window, metrics, lineage
 
+    def __getstate__(self) -> dict:
+        # The explainer's tables are rebuilt where the model loads, never pickled: they can be
+        # hundreds of MiB, and they follow from the booster.
+        state = dict(self.__dict__)
+        state.pop("_explainer", None)
+        return state
+
+    def prepare_explainer(self, cap_bytes: int = DEFAULT_TABLE_CAP) -> Explainer:
+        """Build the SHAP explainer now (tables when they fit `cap_bytes`, else pred_contrib)."""
+        explainer = build_explainer(self.booster, cap_bytes)
+        self.__dict__["_explainer"] = explainer
+        return explainer
+
+    @property
+    def explainer(self) -> Explainer:
+        """The SHAP explainer, built with the default cap on first use if not prepared."""
+        explainer = self.__dict__.get("_explainer")
+        return explainer if explainer is not None else self.prepare_explainer()
+
     @cached_property
     def base_value(self) -> float:
         """The SHAP base value (expected log-odds), the same for every declaration."""
@@ -164,8 +186,8 @@ class RiskModel:
         return self.booster.predict(matrix, raw_score=True, num_threads=_threads(len(matrix)))
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
-        """Exact TreeSHAP values (LightGBM pred_contrib), log-odds; the last column is the base."""
-        return self.booster.predict(matrix, pred_contrib=True, num_threads=_threads(len(matrix)))
+        """Exact TreeSHAP values in log-odds, the last column the base (models.treeshap)."""
+        return self.explainer.contributions(matrix)
 
     def score(self, declarations: RowsLike, explain: str = "flagged") -> Scored:
         """Score declarations (a frame, or field -> values); explain "all", "flagged" (red and

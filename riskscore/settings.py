@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 500_000_000  # bodies of /v1/score/batch
     max_declarations: int = 1000  # per /v1/score request; use /v1/score/batch for more
     top_k: int = Field(5, ge=0, le=MAX_TOP_K)  # reasons per declaration when a request does not say
+    # Memory for exact-SHAP tables per loaded model; a model needing more is explained by
+    # LightGBM's slower pred_contrib instead (said in the log and in /v1/model).
+    shap_table_cap_mb: int = Field(512, ge=0)
 
     @property
     def keys_file(self) -> Path:

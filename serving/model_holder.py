@@ -212,9 +212,12 @@ class ModelHolder:
     def _fetch(self, version: str) -> RiskModel:
         return registry.load_model(f"models:/{self.name}/{version}")
 
-    @staticmethod
-    def _check(model: RiskModel) -> None:
-        """A model that cannot score its own example is not served."""
+    def _check(self, model: RiskModel) -> None:
+        """Build the model's SHAP explainer; a model that cannot score its own example is not
+        served (scoring it also compiles the explainer's kernels before the first request)."""
+        info = model.prepare_explainer(self.settings.shap_table_cap_mb * 2**20).info
+        if info.fallback_reason:
+            log.warning("%s: SHAP by pred_contrib: %s", self.name, info.fallback_reason)
         example = model.info.get("example")
         if example:
             model.score({k: [v] for k, v in example.items()}, explain="all")

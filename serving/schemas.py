@@ -202,6 +202,20 @@ class FeatureOut(BaseModel):
     description: str
 
 
+class ExplainerOut(BaseModel):
+    kind: str = Field(
+        description="treeshap-tables (exact, tables built at load) or lightgbm-pred-contrib"
+    )
+    table_bytes: int = Field(description="Memory of the SHAP tables of this model")
+    build_seconds: float
+    trees: int
+    leaves: int
+    max_path_features: int = Field(description="Most distinct features on one root-to-leaf path")
+    fallback_reason: str | None = Field(
+        description="Why the tables are not used (e.g. above RISKSCORE_SHAP_TABLE_CAP_MB)"
+    )
+
+
 class ModelResponse(ModelRef):
     source: str = Field(description="registry, or cache when the registry was unreachable")
     loaded_at: str
@@ -212,6 +226,7 @@ class ModelResponse(ModelRef):
     )
     info: dict[str, Any] = Field(description="Training window, sizes, metrics, configuration")
     thresholds: Thresholds
+    explainer: ExplainerOut = Field(description="How the reasons' SHAP values are computed")
     features: list[FeatureOut]
 
 

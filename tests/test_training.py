@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import factories
+import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -51,6 +53,19 @@ def test_same_data_and_seed_give_the_same_model(history):
     first, second = train(history, config), train(history, config)
     assert first.metrics == second.metrics
     assert first.model.booster.model_to_string() == second.model.booster.model_to_string()
+
+
+def test_the_model_explains_with_tables_that_are_never_pickled(history):
+    model = train(history, TrainConfig(valid_days=VALID_DAYS)).model
+    explainer = model.prepare_explainer()
+    assert explainer.info.kind == "treeshap-tables" and explainer.info.table_bytes > 0
+    copy = pickle.loads(pickle.dumps(model))
+    assert "_explainer" not in copy.__dict__ and "_explainer" in model.__dict__
+    declarations = history.declarations.head(50)
+    matrix = model.matrix(model.features(declarations))
+    np.testing.assert_allclose(
+        copy.contributions(matrix), model.booster.predict(matrix, pred_contrib=True), atol=1e-9
+    )
 
 
 def test_the_planted_patterns_drive_the_model(history):

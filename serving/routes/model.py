@@ -10,6 +10,7 @@ from riskscore.serving.deps import Key, ServedModel, ServicesDep
 from riskscore.serving.routes.responses import KEY_ERRORS, MODEL_ERRORS, model_ref
 from riskscore.serving.schemas import (
     CriterionImportance,
+    ExplainerOut,
     FeatureOut,
     ImportanceResponse,
     ModelResponse,
@@ -44,6 +45,7 @@ def model_info(key: Key, loaded: ServedModel, services: ServicesDep) -> ModelRes
             red_above_raw_score=channels.red_above,
             yellow_above_raw_score=channels.yellow_above,
         ),
+        explainer=ExplainerOut(**model.explainer.info.to_dict()),
         features=[FeatureOut(**f.describe()) for f in model.registry],
     )
 

@@ -239,6 +239,9 @@ def test_model_describes_what_is_served(api):
         set(f) == {"name", "criterion", "categorical", "description"} for f in body["features"]
     )
     assert "precision_at_5pct" in body["info"]["metrics"]
+    explainer = body["explainer"]
+    assert explainer["kind"] == "treeshap-tables" and explainer["fallback_reason"] is None
+    assert explainer["table_bytes"] > 0 and explainer["trees"] > 0
     assert "random_salt" not in json.dumps(body) and "example" not in body["info"]
 
 

@@ -126,6 +126,29 @@ def test_reasons_default_to_the_configured_top_k(world, start_server, tmp_path):
             assert [len(r["reasons"]) for r in rows] == [want] * len(records), asked
 
 
+def test_a_model_whose_tables_exceed_the_cap_is_explained_by_pred_contrib(
+    api, world, start_server, tmp_path
+):
+    """RISKSCORE_SHAP_TABLE_CAP_MB=0: the same answers, from LightGBM's pred_contrib, and
+    /v1/model says so and why."""
+    state = world.copy_state(tmp_path / "var", with_cache=False)
+    capped = start_server("no-tables", RISKSCORE_STATE_DIR=state, RISKSCORE_SHAP_TABLE_CAP_MB=0)
+    records = world.records(30, start=700)
+    tables = score(api, records, top_k=ALL_FEATURES)["results"]
+    with capped.client(world.keys[MEMBER]) as client:
+        explainer = client.get("/v1/model").json()["explainer"]
+        assert explainer["kind"] == "lightgbm-pred-contrib" and explainer["table_bytes"] == 0
+        assert "above the cap" in explainer["fallback_reason"]
+        fallback = score(client, records, top_k=ALL_FEATURES)["results"]
+    assert "SHAP by pred_contrib" in capped.logs()
+    for a, b in zip(tables, fallback, strict=True):
+        assert a["raw_score"] == b["raw_score"] and a["channel"] == b["channel"]
+        got = {r["feature"]: r["contribution"] for r in a["reasons"]}
+        want = {r["feature"]: r["contribution"] for r in b["reasons"]}
+        assert got.keys() == want.keys()
+        assert all(abs(got[k] - want[k]) <= 2e-6 for k in got), a["id"]
+
+
 def test_contributions_add_up_to_the_raw_score(api, world):
     n_features = len(api.get("/v1/model").json()["features"])
     assert n_features <= ALL_FEATURES

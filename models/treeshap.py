@@ -1,0 +1,416 @@
+"""Exact path-dependent TreeSHAP for LightGBM boosters, from per-leaf tables built once at load.
+
+LightGBM's `pred_contrib` walks every path of every tree for every row, O(T·L·D²) per row. Here
+each leaf gets, once, a table over the subsets of the features on its path (the FastTreeSHAP v2
+idea, sized by the leaf's own unique features rather than the tree's depth). After that, a row
+costs one decision per node plus O(d) table reads per leaf. The decisions copy LightGBM's
+`Tree::Decision` (numerical thresholds, missing types, default directions, categorical bitsets)
+and its dense-input rule (|x| <= 1e-35 is zero), so the values equal `pred_contrib` to rounding.
+The algebra is in docs/explanations.md.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+
+from riskscore.models import treeshap_kernels as kernels
+
+TABLES = "treeshap-tables"
+PRED_CONTRIB = "lightgbm-pred-contrib"
+SERIAL_ROWS = 64  # below this many rows the compiled kernel runs on one thread
+MAX_PATH_FEATURES = 40  # 2^40 entries for one leaf is beyond any sane cap anyway
+
+
+class UnsupportedModel(Exception):
+    """The booster has something the table kernel does not reproduce; the message says what."""
+
+
+@dataclass(frozen=True)
+class ExplainerInfo:
+    """What explains the model's scores, and what it cost to set up."""
+
+    kind: str  # TABLES or PRED_CONTRIB
+    table_bytes: int  # 0 for pred_contrib
+    build_seconds: float
+    trees: int
+    leaves: int
+    max_path_features: int  # the largest number of distinct features on one root-to-leaf path
+    fallback_reason: str | None = None  # why the tables are not used, when they are not
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "table_bytes": self.table_bytes,
+            "build_seconds": round(self.build_seconds, 3),
+            "trees": self.trees,
+            "leaves": self.leaves,
+            "max_path_features": self.max_path_features,
+            "fallback_reason": self.fallback_reason,
+        }
+
+
+@dataclass(frozen=True)
+class _Flat:
+    """The whole model as flat arrays, trees one after the other (the kernels' input)."""
+
+    tree_node_start: np.ndarray  # int32, per tree: its first internal node
+    tree_nodes: np.ndarray  # int32, per tree: internal nodes (0 for a one-leaf tree)
+    tree_leaf_start: np.ndarray  # int32
+    tree_leaves: np.ndarray  # int32
+    node_feature: np.ndarray  # int32, per internal node (nodes of a tree parents first)
+    node_threshold: np.ndarray  # float64
+    node_flags: np.ndarray  # int32: LightGBM decision_type (categorical, default left, missing)
+    node_cat_start: np.ndarray  # int32, into cat_bits
+    node_cat_words: np.ndarray  # int32
+    node_left: np.ndarray  # int32: child in the tree's own numbering, internal nodes then leaves
+    node_right: np.ndarray  # int32
+    node_bit: np.ndarray  # int32: position of the node's feature among its path's features
+    cat_bits: np.ndarray  # uint32 bitsets of the categorical splits
+    leaf_depth: np.ndarray  # int32: distinct features on the leaf's path (d)
+    leaf_path_start: np.ndarray  # int64, into path_feature / path_z
+    leaf_value: np.ndarray  # float64
+    leaf_table_start: np.ndarray  # int64, into the table
+    path_feature: np.ndarray  # int32
+    path_z: np.ndarray  # float64: share of the training rows that follow the path on it
+    base: float  # expected raw score: the SHAP base value
+    n_features: int
+
+    @property
+    def table_entries(self) -> int:
+        return int(np.sum(np.left_shift(np.int64(1), self.leaf_depth.astype(np.int64))))
+
+
+class TableExplainer:
+    """Exact TreeSHAP from tables built once; `contributions` is `pred_contrib`'s twin."""
+
+    def __init__(self, flat: _Flat, info: ExplainerInfo, table: np.ndarray) -> None:
+        self._flat = flat
+        self.info = info
+        self._table = table
+        self._path_coef = (1.0 - flat.path_z) / flat.path_z
+        self._max_nodes = max(int(flat.tree_nodes.max(initial=0)), 1)
+        self._max_leaves = max(int(flat.tree_leaves.max(initial=1)), 1)
+
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        """rows x (features + 1) SHAP values in log-odds, the base value last."""
+        x = np.ascontiguousarray(matrix, dtype=np.float64)
+        f = self._flat
+        if x.ndim != 2 or x.shape[1] != f.n_features:
+            raise ValueError(f"expected a matrix of {f.n_features} columns, got shape {x.shape}")
+        out = np.zeros((x.shape[0], f.n_features + 1))
+        run = kernels.explain_serial if len(x) < SERIAL_ROWS else kernels.explain_parallel
+        run(
+            x,
+            out,
+            f.tree_node_start,
+            f.tree_nodes,
+            f.tree_leaf_start,
+            f.tree_leaves,
+            f.node_feature,
+            f.node_threshold,
+            f.node_flags,
+            f.node_cat_start,
+            f.node_cat_words,
+            f.node_left,
+            f.node_right,
+            f.node_bit,
+            f.cat_bits,
+            f.leaf_depth,
+            f.leaf_path_start,
+            f.leaf_table_start,
+            f.path_feature,
+            self._path_coef,
+            self._table,
+            self._max_nodes,
+            self._max_leaves,
+        )
+        out[:, -1] = f.base
+        return out
+
+
+class ContribExplainer:
+    """LightGBM's own `pred_contrib`: the reference, and the fallback."""
+
+    def __init__(self, booster: lgb.Booster, info: ExplainerInfo) -> None:
+        self._booster = booster
+        self.info = info
+
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        # One thread for small batches: waking the OpenMP team costs more than the trees.
+        threads = 1 if len(matrix) < 2000 else 0
+        return self._booster.predict(matrix, pred_contrib=True, num_threads=threads)
+
+
+Explainer = TableExplainer | ContribExplainer
+
+
+def build_explainer(booster: lgb.Booster, cap_bytes: int) -> Explainer:
+    """The table explainer when the model allows it and its tables fit `cap_bytes`; otherwise
+    `pred_contrib`, with the reason in `info.fallback_reason`."""
+    started = time.perf_counter()
+    try:
+        flat = flatten(booster.model_to_string())
+    except UnsupportedModel as exc:
+        return _fallback(booster, str(exc), started)
+    needed = flat.table_entries * 8
+    if needed > cap_bytes:
+        return _fallback(
+            booster,
+            f"the SHAP tables would take {needed / 2**20:,.0f} MiB, above the cap of "
+            f"{cap_bytes / 2**20:,.0f} MiB (RISKSCORE_SHAP_TABLE_CAP_MB)",
+            started,
+            flat,
+        )
+    table = np.empty(flat.table_entries)
+    kernels.fill_tables(
+        flat.leaf_depth,
+        flat.leaf_path_start,
+        flat.path_z,
+        flat.leaf_value,
+        flat.leaf_table_start,
+        table,
+    )
+    info = ExplainerInfo(
+        kind=TABLES,
+        table_bytes=int(table.nbytes),
+        build_seconds=time.perf_counter() - started,
+        trees=len(flat.tree_nodes),
+        leaves=len(flat.leaf_depth),
+        max_path_features=int(flat.leaf_depth.max(initial=0)),
+    )
+    return TableExplainer(flat, info, table)
+
+
+def _fallback(
+    booster: lgb.Booster, reason: str, started: float, flat: _Flat | None = None
+) -> ContribExplainer:
+    info = ExplainerInfo(
+        kind=PRED_CONTRIB,
+        table_bytes=0,
+        build_seconds=time.perf_counter() - started,
+        trees=booster.num_trees() if flat is None else len(flat.tree_nodes),
+        leaves=0 if flat is None else len(flat.leaf_depth),
+        max_path_features=0 if flat is None else int(flat.leaf_depth.max(initial=0)),
+        fallback_reason=reason,
+    )
+    return ContribExplainer(booster, info)
+
+
+# --- reading LightGBM's model text -----------------------------------------------------------
+
+
+def _sections(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """The header's key=value lines and one key=value dict per tree."""
+    header: dict[str, str] = {}
+    trees: list[dict[str, str]] = []
+    current = header
+    for line in text.split("\n"):
+        if line.startswith("Tree="):
+            current = {}
+            trees.append(current)
+        elif line == "end of trees":
+            break
+        elif "=" in line:
+            key, _, value = line.partition("=")
+            current[key] = value
+        elif line and current is header:  # flags such as "average_output" stand alone
+            header[line.strip()] = ""
+    return header, trees
+
+
+def _array(tree: dict[str, str], key: str, dtype: str) -> np.ndarray:
+    value = tree.get(key, "").strip()
+    return np.array(value.split(), dtype=dtype) if value else np.empty(0, dtype=dtype)
+
+
+@dataclass
+class _Tree:
+    num_leaves: int
+    split_feature: np.ndarray
+    threshold: np.ndarray
+    decision_type: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    leaf_value: np.ndarray
+    leaf_count: np.ndarray
+    internal_count: np.ndarray
+    cat_boundaries: np.ndarray
+    cat_threshold: np.ndarray
+
+    @classmethod
+    def parse(cls, tree: dict[str, str]) -> _Tree:
+        if tree.get("is_linear", "0").strip() not in ("", "0"):
+            raise UnsupportedModel("the model has linear trees")
+        return cls(
+            num_leaves=int(tree["num_leaves"]),
+            split_feature=_array(tree, "split_feature", "int64"),
+            threshold=_array(tree, "threshold", "float64"),
+            decision_type=_array(tree, "decision_type", "int64"),
+            left=_array(tree, "left_child", "int64"),
+            right=_array(tree, "right_child", "int64"),
+            leaf_value=_array(tree, "leaf_value", "float64"),
+            leaf_count=_array(tree, "leaf_count", "float64"),
+            internal_count=_array(tree, "internal_count", "float64"),
+            cat_boundaries=_array(tree, "cat_boundaries", "int64"),
+            cat_threshold=_array(tree, "cat_threshold", "uint32"),
+        )
+
+    def count(self, node: int) -> float:
+        return float(self.internal_count[node] if node >= 0 else self.leaf_count[~node])
+
+    def expected_value(self) -> float:
+        """LightGBM's `Tree::ExpectedValue`, summed in the same order."""
+        if self.num_leaves == 1:
+            return float(self.leaf_value[0])
+        total = float(self.internal_count[0])
+        value = 0.0
+        for count, leaf in zip(self.leaf_count.tolist(), self.leaf_value.tolist(), strict=True):
+            value += (count / total) * leaf
+        return value
+
+
+class _Builder:
+    """Accumulates the flat arrays tree by tree."""
+
+    def __init__(self) -> None:
+        self.trees: dict[str, list[int]] = {k: [] for k in ("node_start", "nodes", "leaf_start")}
+        self.tree_leaves: list[int] = []
+        self.nodes: dict[str, list] = {k: [] for k in _NODE_FIELDS}
+        self.leaves: dict[str, list] = {k: [] for k in ("depth", "path_start", "value", "table")}
+        self.path_feature: list[int] = []
+        self.path_z: list[float] = []
+        self.cat_bits: list[np.ndarray] = []
+        self.cat_offset = 0
+        self.table_entries = 0
+        self.base = 0.0
+
+    def add(self, tree: _Tree) -> None:
+        if tree.num_leaves > 1 and (
+            np.any(tree.leaf_count <= 0) or np.any(tree.internal_count <= 0)
+        ):
+            raise UnsupportedModel("a tree has a node that no training row reached (count 0)")
+        self.base += tree.expected_value()
+        self.trees["node_start"].append(len(self.nodes["feature"]))
+        self.trees["leaf_start"].append(len(self.leaves["depth"]))
+        if tree.num_leaves == 1:  # a constant: it only moves the base value
+            self.trees["nodes"].append(0)
+            self.tree_leaves.append(0)
+            return
+        self.trees["nodes"].append(tree.num_leaves - 1)
+        self.tree_leaves.append(tree.num_leaves)
+        self._walk(tree)
+        self.cat_bits.append(tree.cat_threshold)
+        self.cat_offset += len(tree.cat_threshold)
+
+    def _walk(self, tree: _Tree) -> None:
+        """Depth first from the root: internal nodes renumbered parents first, each leaf with the
+        distinct features of its path and their zero fractions (LightGBM's cover ratios)."""
+        order: list[int] = []  # original index of each internal node, in the new numbering
+        bits: list[int] = []
+        paths: dict[int, tuple[tuple[int, ...], tuple[float, ...]]] = {0: ((), ())}
+        leaf_paths: dict[int, tuple[tuple[int, ...], tuple[float, ...]]] = {}
+        stack = [0]
+        while stack:
+            node = stack.pop()
+            features, zs = paths.pop(node)
+            feature = int(tree.split_feature[node])
+            bit = features.index(feature) if feature in features else len(features)
+            if bit >= MAX_PATH_FEATURES:
+                raise UnsupportedModel(f"a path splits on more than {MAX_PATH_FEATURES} features")
+            order.append(node)
+            bits.append(bit)
+            for child in (int(tree.right[node]), int(tree.left[node])):
+                share = tree.count(child) / tree.count(node)
+                if bit < len(features):
+                    path = (features, zs[:bit] + (zs[bit] * share,) + zs[bit + 1 :])
+                else:
+                    path = (features + (feature,), zs + (share,))
+                if child >= 0:
+                    paths[child] = path
+                    stack.append(child)
+                else:
+                    leaf_paths[~child] = path
+        renumbered = {old: new for new, old in enumerate(order)}
+        for old, bit in zip(order, bits, strict=True):
+            self._node(tree, old, bit, renumbered)
+        for leaf in range(tree.num_leaves):
+            features, zs = leaf_paths[leaf]
+            self.leaves["depth"].append(len(features))
+            self.leaves["path_start"].append(len(self.path_feature))
+            self.leaves["value"].append(float(tree.leaf_value[leaf]))
+            self.leaves["table"].append(self.table_entries)
+            self.table_entries += 1 << len(features)
+            self.path_feature.extend(features)
+            self.path_z.extend(zs)
+
+    def _node(self, tree: _Tree, old: int, bit: int, renumbered: dict[int, int]) -> None:
+        flags = int(tree.decision_type[old])
+        cat_start = cat_words = 0
+        if flags & CATEGORICAL:
+            index = int(tree.threshold[old])
+            first, end = tree.cat_boundaries[index], tree.cat_boundaries[index + 1]
+            cat_start, cat_words = self.cat_offset + int(first), int(end - first)
+        left, right = int(tree.left[old]), int(tree.right[old])
+        values = {
+            "feature": int(tree.split_feature[old]),
+            "threshold": float(tree.threshold[old]),
+            "flags": flags,
+            "cat_start": cat_start,
+            "cat_words": cat_words,
+            # One index space per tree: internal nodes, then leaves (no branch in the kernel).
+            "left": renumbered[left] if left >= 0 else left,
+            "right": renumbered[right] if right >= 0 else right,
+            "bit": bit,
+        }
+        for key, value in values.items():
+            self.nodes[key].append(value)
+
+    def finish(self, n_features: int) -> _Flat:
+        def ints(values: list, dtype: str = "int32") -> np.ndarray:
+            return np.asarray(values, dtype=dtype)
+
+        nodes, leaves = self.nodes, self.leaves
+        return _Flat(
+            tree_node_start=ints(self.trees["node_start"]),
+            tree_nodes=ints(self.trees["nodes"]),
+            tree_leaf_start=ints(self.trees["leaf_start"]),
+            tree_leaves=ints(self.tree_leaves),
+            node_feature=ints(nodes["feature"]),
+            node_threshold=np.asarray(nodes["threshold"], dtype="float64"),
+            node_flags=ints(nodes["flags"]),
+            node_cat_start=ints(nodes["cat_start"]),
+            node_cat_words=ints(nodes["cat_words"]),
+            node_left=ints(nodes["left"]),
+            node_right=ints(nodes["right"]),
+            node_bit=ints(nodes["bit"]),
+            cat_bits=np.concatenate([np.empty(0, "uint32"), *self.cat_bits]).astype("uint32"),
+            leaf_depth=ints(leaves["depth"]),
+            leaf_path_start=ints(leaves["path_start"], "int64"),
+            leaf_value=np.asarray(leaves["value"], dtype="float64"),
+            leaf_table_start=ints(leaves["table"], "int64"),
+            path_feature=ints(self.path_feature),
+            path_z=np.asarray(self.path_z, dtype="float64"),
+            base=self.base,
+            n_features=n_features,
+        )
+
+
+CATEGORICAL = 1  # LightGBM's kCategoricalMask in decision_type
+_NODE_FIELDS = ("feature", "threshold", "flags", "cat_start", "cat_words", "left", "right", "bit")
+
+
+def flatten(model_text: str) -> _Flat:
+    """The booster's trees as flat arrays; UnsupportedModel for what the kernel cannot do."""
+    header, trees = _sections(model_text)
+    if header.get("num_tree_per_iteration", "1").strip() != "1":
+        raise UnsupportedModel("the model has more than one tree per iteration (multiclass)")
+    if "average_output" in header:
+        raise UnsupportedModel("the model averages its trees (random forest mode)")
+    builder = _Builder()
+    for tree in trees:
+        builder.add(_Tree.parse(tree))
+    return builder.finish(int(header["max_feature_idx"]) + 1)
