@@ -130,9 +130,9 @@ def _explain_chunk(  # noqa: ANN202, PLR0913
                 here = table[start + subset]
                 for j in range(d):
                     # Branch-free: hot or cold is a coin toss per feature, a branch would
-                    # mispredict half the time. For a cold j the read of T[A ∪ {j}] is unused.
+                    # mispredict half the time. For a cold j, A ∖ {j} = A: the line just read.
                     hot = np.float64((subset >> j) & 1)
-                    other = table[start + (subset ^ (np.int64(1) << j))]
+                    other = table[start + (subset & ~(np.int64(1) << j))]
                     out[row, path_feature[p + j]] += (
                         hot * path_coef[p + j] * other - (1.0 - hot) * here
                     )
