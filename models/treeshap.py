@@ -22,7 +22,10 @@ from riskscore.models import treeshap_kernels as kernels
 TABLES = "treeshap-tables"
 PRED_CONTRIB = "lightgbm-pred-contrib"
 SERIAL_ROWS = 64  # below this many rows the compiled kernel runs on one thread
-MAX_PATH_FEATURES = 40  # 2^40 entries for one leaf is beyond any sane cap anyway
+MAX_PATH_FEATURES = 62  # the hot mask is one int64
+# Leaves with more distinct path features than this get no table (2^d entries) but are computed
+# from their polynomial, O(d·|A|): a little slower, far less memory (docs/explanations.md).
+TABLE_DEPTH = 12
 
 
 class UnsupportedModel(Exception):
@@ -39,7 +42,9 @@ class ExplainerInfo:
     trees: int
     leaves: int
     max_path_features: int  # the largest number of distinct features on one root-to-leaf path
-    fallback_reason: str | None = None  # why the tables are not used, when they are not
+    table_depth: int = -1  # leaves with more path features have no table (their polynomial)
+    note: str | None = None  # e.g. tables limited to fit the memory cap
+    fallback_reason: str | None = None  # why the exact kernel is not used, when it is not
 
     def to_dict(self) -> dict:
         return {
@@ -49,6 +54,8 @@ class ExplainerInfo:
             "trees": self.trees,
             "leaves": self.leaves,
             "max_path_features": self.max_path_features,
+            "table_depth": self.table_depth,
+            "note": self.note,
             "fallback_reason": self.fallback_reason,
         }
 
@@ -73,25 +80,24 @@ class _Flat:
     leaf_depth: np.ndarray  # int32: distinct features on the leaf's path (d)
     leaf_path_start: np.ndarray  # int64, into path_feature / path_z
     leaf_value: np.ndarray  # float64
-    leaf_table_start: np.ndarray  # int64, into the table
     path_feature: np.ndarray  # int32
     path_z: np.ndarray  # float64: share of the training rows that follow the path on it
     base: float  # expected raw score: the SHAP base value
     n_features: int
 
-    @property
-    def table_entries(self) -> int:
-        return int(np.sum(np.left_shift(np.int64(1), self.leaf_depth.astype(np.int64))))
-
 
 class TableExplainer:
     """Exact TreeSHAP from tables built once; `contributions` is `pred_contrib`'s twin."""
 
-    def __init__(self, flat: _Flat, info: ExplainerInfo, table: np.ndarray) -> None:
+    def __init__(
+        self, flat: _Flat, info: ExplainerInfo, table_start: np.ndarray, table: np.ndarray
+    ) -> None:
         self._flat = flat
         self.info = info
+        self._table_start = table_start
         self._table = table
         self._path_coef = (1.0 - flat.path_z) / flat.path_z
+        self._weights = shapley_weights(int(flat.leaf_depth.max(initial=0)))
         self._max_nodes = max(int(flat.tree_nodes.max(initial=0)), 1)
         self._max_leaves = max(int(flat.tree_leaves.max(initial=1)), 1)
 
@@ -121,10 +127,13 @@ class TableExplainer:
             f.cat_bits,
             f.leaf_depth,
             f.leaf_path_start,
-            f.leaf_table_start,
+            self._table_start,
             f.path_feature,
             self._path_coef,
             self._table,
+            f.leaf_value,
+            f.path_z,
+            self._weights,
             self._max_nodes,
             self._max_leaves,
         )
@@ -148,53 +157,90 @@ class ContribExplainer:
 Explainer = TableExplainer | ContribExplainer
 
 
-def build_explainer(booster: lgb.Booster, cap_bytes: int) -> Explainer:
-    """The table explainer when the model allows it and its tables fit `cap_bytes`; otherwise
-    `pred_contrib`, with the reason in `info.fallback_reason`."""
+def shapley_weights(depth: int) -> np.ndarray:
+    """weights[d, s] = s!(d-s-1)!/d! for s < d (0 for s >= d): the Shapley weight of a subset of
+    size s among d players."""
+    weights = np.zeros((depth + 1, depth + 2))
+    for d in range(1, depth + 1):
+        weights[d, 0] = 1.0 / d
+        for s in range(1, d):
+            weights[d, s] = weights[d, s - 1] * s / (d - s)
+    return weights
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """Which leaves get a table: those with at most `depth` path features."""
+
+    depth: int
+    start: np.ndarray  # int64 per leaf: offset of its table, -1 for none
+    entries: int
+
+    @classmethod
+    def of(cls, leaf_depth: np.ndarray, depth: int) -> TableLayout:
+        sizes = np.where(leaf_depth <= depth, np.left_shift(1, leaf_depth.astype(np.int64)), 0)
+        ends = np.cumsum(sizes)
+        start = np.where(leaf_depth <= depth, ends - sizes, -1).astype(np.int64)
+        return cls(depth, start, int(ends[-1]) if len(ends) else 0)
+
+    @classmethod
+    def within(cls, leaf_depth: np.ndarray, cap_bytes: int, most: int) -> TableLayout:
+        """The deepest layout up to `most` whose tables fit `cap_bytes` (depth -1: no table)."""
+        for depth in range(most, -1, -1):
+            layout = cls.of(leaf_depth, depth)
+            if layout.entries * 8 <= cap_bytes:
+                return layout if layout.entries else cls.of(leaf_depth, -1)
+        return cls.of(leaf_depth, -1)
+
+
+def build_explainer(
+    booster: lgb.Booster, cap_bytes: int, table_depth: int = TABLE_DEPTH
+) -> Explainer:
+    """The exact kernel: tables for the leaves with at most `table_depth` path features, as many
+    as fit `cap_bytes`, the other leaves from their polynomials. LightGBM's `pred_contrib` only
+    for a model the kernel does not reproduce, with the reason in `info.fallback_reason`."""
     started = time.perf_counter()
     try:
         flat = flatten(booster.model_to_string())
     except UnsupportedModel as exc:
         return _fallback(booster, str(exc), started)
-    needed = flat.table_entries * 8
-    if needed > cap_bytes:
-        return _fallback(
-            booster,
-            f"the SHAP tables would take {needed / 2**20:,.0f} MiB, above the cap of "
-            f"{cap_bytes / 2**20:,.0f} MiB (RISKSCORE_SHAP_TABLE_CAP_MB)",
-            started,
-            flat,
+    layout = TableLayout.within(flat.leaf_depth, cap_bytes, table_depth)
+    wanted = TableLayout.of(flat.leaf_depth, table_depth)
+    note = None
+    if layout.depth < table_depth and layout.entries < wanted.entries:
+        note = (
+            f"tables for leaves of up to {layout.depth} path features only (the others from "
+            f"their polynomials, slower): all would take {wanted.entries * 8 / 2**20:,.0f} MiB, "
+            f"above the cap of {cap_bytes / 2**20:,.0f} MiB (RISKSCORE_SHAP_TABLE_CAP_MB)"
         )
-    table = np.empty(flat.table_entries)
+    table = np.empty(layout.entries)
     kernels.fill_tables(
-        flat.leaf_depth,
-        flat.leaf_path_start,
-        flat.path_z,
-        flat.leaf_value,
-        flat.leaf_table_start,
-        table,
+        flat.leaf_depth, flat.leaf_path_start, flat.path_z, flat.leaf_value, layout.start, table
     )
-    info = ExplainerInfo(
+    return TableExplainer(flat, _info(flat, layout, note, started), layout.start, table)
+
+
+def _info(flat: _Flat, layout: TableLayout, note: str | None, started: float) -> ExplainerInfo:
+    return ExplainerInfo(
         kind=TABLES,
-        table_bytes=int(table.nbytes),
+        table_bytes=layout.entries * 8,
         build_seconds=time.perf_counter() - started,
         trees=len(flat.tree_nodes),
         leaves=len(flat.leaf_depth),
         max_path_features=int(flat.leaf_depth.max(initial=0)),
+        table_depth=layout.depth,
+        note=note,
     )
-    return TableExplainer(flat, info, table)
 
 
-def _fallback(
-    booster: lgb.Booster, reason: str, started: float, flat: _Flat | None = None
-) -> ContribExplainer:
+def _fallback(booster: lgb.Booster, reason: str, started: float) -> ContribExplainer:
     info = ExplainerInfo(
         kind=PRED_CONTRIB,
         table_bytes=0,
         build_seconds=time.perf_counter() - started,
-        trees=booster.num_trees() if flat is None else len(flat.tree_nodes),
-        leaves=0 if flat is None else len(flat.leaf_depth),
-        max_path_features=0 if flat is None else int(flat.leaf_depth.max(initial=0)),
+        trees=booster.num_trees(),
+        leaves=0,
+        max_path_features=0,
         fallback_reason=reason,
     )
     return ContribExplainer(booster, info)
@@ -280,12 +326,11 @@ class _Builder:
         self.trees: dict[str, list[int]] = {k: [] for k in ("node_start", "nodes", "leaf_start")}
         self.tree_leaves: list[int] = []
         self.nodes: dict[str, list] = {k: [] for k in _NODE_FIELDS}
-        self.leaves: dict[str, list] = {k: [] for k in ("depth", "path_start", "value", "table")}
+        self.leaves: dict[str, list] = {k: [] for k in ("depth", "path_start", "value")}
         self.path_feature: list[int] = []
         self.path_z: list[float] = []
         self.cat_bits: list[np.ndarray] = []
         self.cat_offset = 0
-        self.table_entries = 0
         self.base = 0.0
 
     def add(self, tree: _Tree) -> None:
@@ -342,8 +387,6 @@ class _Builder:
             self.leaves["depth"].append(len(features))
             self.leaves["path_start"].append(len(self.path_feature))
             self.leaves["value"].append(float(tree.leaf_value[leaf]))
-            self.leaves["table"].append(self.table_entries)
-            self.table_entries += 1 << len(features)
             self.path_feature.extend(features)
             self.path_z.extend(zs)
 
@@ -391,7 +434,6 @@ class _Builder:
             leaf_depth=ints(leaves["depth"]),
             leaf_path_start=ints(leaves["path_start"], "int64"),
             leaf_value=np.asarray(leaves["value"], dtype="float64"),
-            leaf_table_start=ints(leaves["table"], "int64"),
             path_feature=ints(self.path_feature),
             path_z=np.asarray(self.path_z, dtype="float64"),
             base=self.base,

@@ -24,6 +24,8 @@ def fill_tables(depth, path_start, path_z, value, table_start, table):  # noqa: 
         d = depth[leaf]
         z = path_z[path_start[leaf] : path_start[leaf] + d]
         start = table_start[leaf]
+        if start < 0:  # no table: computed from its polynomial
+            continue
         if d == 0:
             table[start] = 0.0
             continue
@@ -80,11 +82,48 @@ def _goes_left(x, flags, threshold, cat_start, cat_words, cat_bits):  # noqa: AN
 
 
 @numba.njit(cache=True, nogil=True)
+def _leaf_by_polynomial(out, row, subset, d, p, value, path_z, path_feature, weights, g):  # noqa: ANN001, ANN202, PLR0913
+    """A leaf's contributions without a table, O(d·|A|): g holds Σ_{S⊆A} x^|S| Π_{k∉S} z_k;
+    dividing it by (z_j + x), top coefficient first (no division, stable for z ≤ 1), gives the
+    polynomial with j cold, whose weighted sum is T[A∖{j}] · z_j / v."""
+    m = 0
+    g[0] = 1.0
+    for b in range(d):
+        zb = path_z[p + b]
+        if (subset >> b) & 1:
+            g[m + 1] = g[m]
+            for k in range(m, 0, -1):
+                g[k] = g[k] * zb + g[k - 1]
+            g[0] = g[0] * zb
+            m += 1
+        else:
+            for k in range(m + 1):
+                g[k] *= zb
+    w = weights[d]
+    here = 0.0
+    for k in range(m + 1):
+        here += w[k] * g[k]
+    here *= value
+    for b in range(d):
+        feature = path_feature[p + b]
+        if (subset >> b) & 1:
+            zb = path_z[p + b]
+            h = g[m]
+            total = w[m - 1] * h
+            for k in range(m - 1, 0, -1):
+                h = g[k] - zb * h
+                total += w[k - 1] * h
+            out[row, feature] += value * (1.0 - zb) * total
+        else:
+            out[row, feature] -= here
+
+
+@numba.njit(cache=True, nogil=True)
 def _explain_chunk(  # noqa: ANN202, PLR0913
     x, out, first, last, tree_node_start, tree_nodes, tree_leaf_start, tree_leaves,
     node_feature, node_threshold, node_flags, node_cat_start, node_cat_words, node_left,
     node_right, node_bit, cat_bits, leaf_depth, leaf_path_start, leaf_table_start,
-    path_feature, path_coef, table, mask, leaf_mask,
+    path_feature, path_coef, table, mask, leaf_mask, leaf_value, path_z, weights, poly,
 ):  # fmt: skip  # noqa: ANN001
     """Rows first..last-1, tree by tree. A mask bit per path feature says whether the row
     follows the path on that feature (hot); a cold split clears it. At leaf l with mask A:
@@ -127,6 +166,12 @@ def _explain_chunk(  # noqa: ANN202, PLR0913
                 subset = leaf_mask[leaf] & ((np.int64(1) << d) - 1)
                 start = leaf_table_start[gl]
                 p = leaf_path_start[gl]
+                if start < 0:  # a deep leaf: no table, its polynomial instead
+                    _leaf_by_polynomial(
+                        out, row, subset, d, p, leaf_value[gl], path_z, path_feature, weights,
+                        poly,
+                    )  # fmt: skip
+                    continue
                 here = table[start + subset]
                 for j in range(d):
                     # Branch-free: hot or cold is a coin toss per feature, a branch would
@@ -143,11 +188,12 @@ def explain_serial(  # noqa: ANN201, PLR0913
     x, out, tree_node_start, tree_nodes, tree_leaf_start, tree_leaves, node_feature,
     node_threshold, node_flags, node_cat_start, node_cat_words, node_left, node_right, node_bit,
     cat_bits, leaf_depth, leaf_path_start, leaf_table_start, path_feature, path_coef, table,
-    max_nodes, max_leaves,
+    leaf_value, path_z, weights, max_nodes, max_leaves,
 ):  # fmt: skip  # noqa: ANN001
     """Every row on this thread."""
     mask = np.empty(max_nodes, dtype=np.int64)
     leaf_mask = np.empty(max_leaves, dtype=np.int64)
+    poly = np.empty(weights.shape[0] + 1)
     n = x.shape[0]
     for first in range(0, n, CHUNK):
         _explain_chunk(
@@ -155,7 +201,7 @@ def explain_serial(  # noqa: ANN201, PLR0913
             tree_leaves, node_feature, node_threshold, node_flags, node_cat_start,
             node_cat_words, node_left, node_right, node_bit, cat_bits, leaf_depth,
             leaf_path_start, leaf_table_start, path_feature, path_coef, table, mask,
-            leaf_mask,
+            leaf_mask, leaf_value, path_z, weights, poly,
         )  # fmt: skip
 
 
@@ -164,7 +210,7 @@ def explain_parallel(  # noqa: ANN201, PLR0913
     x, out, tree_node_start, tree_nodes, tree_leaf_start, tree_leaves, node_feature,
     node_threshold, node_flags, node_cat_start, node_cat_words, node_left, node_right, node_bit,
     cat_bits, leaf_depth, leaf_path_start, leaf_table_start, path_feature, path_coef, table,
-    max_nodes, max_leaves,
+    leaf_value, path_z, weights, max_nodes, max_leaves,
 ):  # fmt: skip  # noqa: ANN001
     """Chunks of rows spread over numba's threads."""
     n = x.shape[0]
@@ -172,11 +218,12 @@ def explain_parallel(  # noqa: ANN201, PLR0913
     for c in numba.prange(chunks):
         mask = np.empty(max_nodes, dtype=np.int64)
         leaf_mask = np.empty(max_leaves, dtype=np.int64)
+        poly = np.empty(weights.shape[0] + 1)
         first = c * CHUNK
         _explain_chunk(
             x, out, first, min(n, first + CHUNK), tree_node_start, tree_nodes, tree_leaf_start,
             tree_leaves, node_feature, node_threshold, node_flags, node_cat_start,
             node_cat_words, node_left, node_right, node_bit, cat_bits, leaf_depth,
             leaf_path_start, leaf_table_start, path_feature, path_coef, table, mask,
-            leaf_mask,
+            leaf_mask, leaf_value, path_z, weights, poly,
         )  # fmt: skip

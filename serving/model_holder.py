@@ -218,6 +218,8 @@ class ModelHolder:
         info = model.prepare_explainer(self.settings.shap_table_cap_mb * 2**20).info
         if info.fallback_reason:
             log.warning("%s: SHAP by pred_contrib: %s", self.name, info.fallback_reason)
+        if info.note:
+            log.warning("%s: SHAP tables limited: %s", self.name, info.note)
         example = model.info.get("example")
         if example:
             model.score({k: [v] for k, v in example.items()}, explain="all")

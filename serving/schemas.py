@@ -211,8 +211,12 @@ class ExplainerOut(BaseModel):
     trees: int
     leaves: int
     max_path_features: int = Field(description="Most distinct features on one root-to-leaf path")
+    table_depth: int = Field(
+        description="Leaves with more path features are computed without a table (-1: none has)"
+    )
+    note: str | None = Field(description="E.g. tables limited by RISKSCORE_SHAP_TABLE_CAP_MB")
     fallback_reason: str | None = Field(
-        description="Why the tables are not used (e.g. above RISKSCORE_SHAP_TABLE_CAP_MB)"
+        description="Why LightGBM's pred_contrib explains this model instead of the exact kernel"
     )
 
 

@@ -91,12 +91,12 @@ def test_nothing_fits_the_cheapest_is_kept_and_said(data):
     assert {"num_leaves", "precision", "explain_ms", "table_mib", "trees", "chosen"} <= set(rows[0])
 
 
-def test_cost_is_measured_with_the_table_kernel_unless_the_cap_forbids(data):
+def test_cost_is_measured_with_the_kernel_and_the_cap_as_served(data):
     booster, _ = _fitter(data)(Shape(15))
     ms, info = explain_ms(booster, data["x_valid"], cap_bytes=2**30)
     assert ms > 0 and info.kind == "treeshap-tables"
     ms, info = explain_ms(booster, data["x_valid"], cap_bytes=0)
-    assert ms > 0 and info.kind == "lightgbm-pred-contrib"
+    assert ms > 0 and info.table_bytes == 0 and "above the cap" in info.note
 
 
 def test_frontier_plot_has_a_point_per_shape(data):

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from riskscore.models.treeshap import (
     PRED_CONTRIB,
+    TABLE_DEPTH,
     TABLES,
     UnsupportedModel,
     build_explainer,
@@ -54,9 +55,10 @@ def _probe(x: np.ndarray, seed: int) -> np.ndarray:
     return np.vstack(rows)
 
 
-def _check_exact(booster: lgb.Booster, probe: np.ndarray) -> None:
-    explainer = build_explainer(booster, cap_bytes=2**30)
+def _check_exact(booster: lgb.Booster, probe: np.ndarray, table_depth: int = TABLE_DEPTH) -> None:
+    explainer = build_explainer(booster, cap_bytes=2**30, table_depth=table_depth)
     assert explainer.info.kind == TABLES, explainer.info.fallback_reason
+    assert explainer.info.table_depth == table_depth
     expected = booster.predict(probe, pred_contrib=True)
     got = explainer.contributions(probe)
     assert got.shape == expected.shape
@@ -83,6 +85,7 @@ def _check_exact(booster: lgb.Booster, probe: np.ndarray) -> None:
     rounds=st.integers(1, 40),
     missing=st.sampled_from([0.0, 0.15]),
     rule=st.sampled_from(["nan", "zero", "none"]),
+    table_depth=st.sampled_from([TABLE_DEPTH, 2, -1]),  # tables, mixed, polynomials only
     categories=st.sampled_from([4, 40]),
     min_leaf=st.sampled_from([1, 5, 40]),
 )
@@ -95,6 +98,7 @@ def test_contributions_equal_pred_contrib(
     rule: str,
     categories: int,
     min_leaf: int,
+    table_depth: int,
 ) -> None:
     x, y = _data(seed, 400, missing, categories)
     params = {
@@ -116,7 +120,7 @@ def test_contributions_equal_pred_contrib(
     }
     data = lgb.Dataset(x, y, categorical_feature=[4, 5], free_raw_data=False)
     booster = lgb.train(params, data, num_boost_round=rounds)
-    _check_exact(booster, _probe(x, seed))
+    _check_exact(booster, _probe(x, seed), table_depth)
 
 
 def test_every_decision_rule_is_exercised() -> None:
@@ -175,7 +179,8 @@ def test_deep_unconstrained_model() -> None:
     )
     explainer = build_explainer(booster, cap_bytes=2**30)
     assert explainer.info.max_path_features == 6  # every feature on some path
-    _check_exact(booster, _probe(x, 9))
+    for depth in (TABLE_DEPTH, 3, -1):
+        _check_exact(booster, _probe(x, 9), depth)
 
 
 def _small_model() -> lgb.Booster:
@@ -187,15 +192,36 @@ def _small_model() -> lgb.Booster:
     )
 
 
-def test_tables_above_the_cap_fall_back_to_pred_contrib() -> None:
+def test_the_cap_limits_the_tables_and_the_values_stay_exact() -> None:
     booster = _small_model()
-    needed = build_explainer(booster, cap_bytes=2**30).info.table_bytes
-    explainer = build_explainer(booster, cap_bytes=needed - 1)
-    assert explainer.info.kind == PRED_CONTRIB
-    assert "above the cap" in (explainer.info.fallback_reason or "")
     x = _probe(_data(11, 500, 0.1, 8)[0], 11)
-    np.testing.assert_array_equal(explainer.contributions(x), booster.predict(x, pred_contrib=True))
-    assert build_explainer(booster, cap_bytes=needed).info.kind == TABLES
+    expected = booster.predict(x, pred_contrib=True)
+    full = build_explainer(booster, cap_bytes=2**30)
+    assert full.info.note is None and full.info.table_bytes > 0
+    smaller = build_explainer(booster, cap_bytes=full.info.table_bytes - 1)
+    assert smaller.info.table_depth < full.info.table_depth
+    assert 0 < smaller.info.table_bytes < full.info.table_bytes
+    assert "above the cap" in (smaller.info.note or "")
+    none = build_explainer(booster, cap_bytes=0)
+    assert none.info.table_bytes == 0 and none.info.table_depth == -1
+    for explainer in (smaller, none):
+        assert explainer.info.kind == TABLES and explainer.info.fallback_reason is None
+        np.testing.assert_allclose(explainer.contributions(x), expected, rtol=0, atol=TOLERANCE)
+
+
+def test_a_model_the_kernel_cannot_do_is_explained_by_pred_contrib() -> None:
+    x, y = _data(12, 600, 0.0, 8)
+    multiclass = lgb.train(
+        {"objective": "multiclass", "num_class": 3, "verbose": -1},
+        lgb.Dataset(x, (y + (x[:, 2] > 1)).astype(int)),
+        num_boost_round=3,
+    )
+    explainer = build_explainer(multiclass, cap_bytes=2**30)
+    assert explainer.info.kind == PRED_CONTRIB
+    assert "multiclass" in (explainer.info.fallback_reason or "")
+    np.testing.assert_array_equal(
+        explainer.contributions(x[:5]), multiclass.predict(x[:5], pred_contrib=True)
+    )
 
 
 @pytest.mark.parametrize(

@@ -126,10 +126,10 @@ def test_reasons_default_to_the_configured_top_k(world, start_server, tmp_path):
             assert [len(r["reasons"]) for r in rows] == [want] * len(records), asked
 
 
-def test_a_model_whose_tables_exceed_the_cap_is_explained_by_pred_contrib(
+def test_a_table_cap_of_zero_gives_the_same_answers_without_tables(
     api, world, start_server, tmp_path
 ):
-    """RISKSCORE_SHAP_TABLE_CAP_MB=0: the same answers, from LightGBM's pred_contrib, and
+    """RISKSCORE_SHAP_TABLE_CAP_MB=0: every leaf from its polynomial, the same answers, and
     /v1/model says so and why."""
     state = world.copy_state(tmp_path / "var", with_cache=False)
     capped = start_server("no-tables", RISKSCORE_STATE_DIR=state, RISKSCORE_SHAP_TABLE_CAP_MB=0)
@@ -137,11 +137,11 @@ def test_a_model_whose_tables_exceed_the_cap_is_explained_by_pred_contrib(
     tables = score(api, records, top_k=ALL_FEATURES)["results"]
     with capped.client(world.keys[MEMBER]) as client:
         explainer = client.get("/v1/model").json()["explainer"]
-        assert explainer["kind"] == "lightgbm-pred-contrib" and explainer["table_bytes"] == 0
-        assert "above the cap" in explainer["fallback_reason"]
-        fallback = score(client, records, top_k=ALL_FEATURES)["results"]
-    assert "SHAP by pred_contrib" in capped.logs()
-    for a, b in zip(tables, fallback, strict=True):
+        assert explainer["table_bytes"] == 0 and explainer["table_depth"] == -1
+        assert "above the cap" in explainer["note"] and explainer["fallback_reason"] is None
+        polynomial = score(client, records, top_k=ALL_FEATURES)["results"]
+    assert "SHAP tables limited" in capped.logs()
+    for a, b in zip(tables, polynomial, strict=True):
         assert a["raw_score"] == b["raw_score"] and a["channel"] == b["channel"]
         got = {r["feature"]: r["contribution"] for r in a["reasons"]}
         want = {r["feature"]: r["contribution"] for r in b["reasons"]}
