@@ -11,6 +11,7 @@ The algebra is in docs/explanations.md.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from riskscore.models import treeshap_kernels as kernels
 TABLES = "treeshap-tables"
 PRED_CONTRIB = "lightgbm-pred-contrib"
 SERIAL_ROWS = 64  # below this many rows the compiled kernel runs on one thread
+_PARALLEL = threading.Lock()
 MAX_PATH_FEATURES = 62  # the hot mask is one int64
 # Leaves with more distinct path features than this get no table (2^d entries) but are computed
 # from their polynomial, O(d·|A|): a little slower, far less memory (docs/explanations.md).
@@ -108,8 +110,19 @@ class TableExplainer:
         if x.ndim != 2 or x.shape[1] != f.n_features:
             raise ValueError(f"expected a matrix of {f.n_features} columns, got shape {x.shape}")
         out = np.zeros((x.shape[0], f.n_features + 1))
-        run = kernels.explain_serial if len(x) < SERIAL_ROWS else kernels.explain_parallel
-        run(
+        if len(x) < SERIAL_ROWS:
+            self._run(kernels.explain_serial, x, out)
+        else:
+            # One parallel call at a time: it takes every core anyway, and numba's fallback
+            # threading layer (workqueue, when no OpenMP or TBB) aborts on concurrent calls.
+            with _PARALLEL:
+                self._run(kernels.explain_parallel, x, out)
+        out[:, -1] = f.base
+        return out
+
+    def _run(self, kernel, x: np.ndarray, out: np.ndarray) -> None:  # noqa: ANN001
+        f = self._flat
+        kernel(
             x,
             out,
             f.tree_node_start,
@@ -137,8 +150,6 @@ class TableExplainer:
             self._max_nodes,
             self._max_leaves,
         )
-        out[:, -1] = f.base
-        return out
 
 
 class ContribExplainer:

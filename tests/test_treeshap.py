@@ -284,3 +284,27 @@ def test_edge_values_on_hand_edited_models() -> None:
     codes[:, 4] = [-1, -0.5, -32, 0.9, 31, 32]
     codes[:, 5] = [-1, -33, 2.5, -0.0, 1e10, 0]
     _check_exact(booster, np.vstack([probe, codes]))
+
+
+def test_concurrent_calls_from_threads_give_the_same_values() -> None:
+    """Serving calls the explainer from a thread pool: batches (parallel kernel) and single rows
+    (serial kernel) at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    booster = _small_model()
+    x = _probe(_data(11, 500, 0.1, 8)[0], 11)
+    big = np.vstack([x] * 3)  # above SERIAL_ROWS: the parallel kernel
+    explainer = build_explainer(booster, cap_bytes=2**30)
+    expected_big = booster.predict(big, pred_contrib=True)
+
+    def one(i: int) -> bool:
+        if i % 2:
+            got = explainer.contributions(big)
+            return bool(np.allclose(got, expected_big, rtol=0, atol=TOLERANCE))
+        row = x[i % len(x) : i % len(x) + 1]
+        return bool(
+            np.allclose(explainer.contributions(row), booster.predict(row, pred_contrib=True))
+        )
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert all(pool.map(one, range(60)))
