@@ -53,7 +53,8 @@ def score_file(
     mapping: Path | None = None,
     sheet: str | None = None,
 ) -> BatchReport:
-    """Score every valid row of `path` and write id, score, channel and top reasons to `out`.
+    """Score every valid row of `path` and write id, score, raw_score, channel and top reasons
+    to `out`.
 
     The contract is the clearance one (declarations without an outcome), or the one the
     mapping names. Raises BadInputError for an unusable file, mapping or output name.
@@ -87,12 +88,13 @@ def score_file(
 
 
 def score_frame(model: RiskModel, declarations: pd.DataFrame) -> pd.DataFrame:
-    """id, score, channel and the top reasons of the flagged rows, one row per declaration.
+    """id, score (calibrated probability), raw_score (log-odds), channel and the top reasons of
+    the flagged rows, one row per declaration.
 
     The reasons are the scoring service's own (`models.reasons.top_reasons`): a file and the API
     give the same declaration the same reasons.
     """
-    columns = {name: [] for name in ("id", "score", "channel", *REASON_COLUMNS)}
+    columns = {name: [] for name in ("id", "score", "raw_score", "channel", *REASON_COLUMNS)}
     if declarations.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     scored = model.score(declarations, explain="flagged")
@@ -109,6 +111,7 @@ def score_frame(model: RiskModel, declarations: pd.DataFrame) -> pd.DataFrame:
         {
             "id": declarations["id"].astype("string").to_numpy(),
             "score": scored.score.round(6),
+            "raw_score": scored.raw.round(6),  # as the API gives it
             "channel": scored.channel.astype(str),
             **table,
         }

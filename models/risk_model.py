@@ -59,20 +59,101 @@ class CategoryEncoder:
 
 @dataclass
 class Calibrator:
-    """Isotonic map from the booster's raw score (log-odds) to a probability."""
+    """Map from the booster's raw score (log-odds) to a calibrated probability.
+
+    `method` says which map `x` and `y` describe:
+
+    - "isotonic-logit" (fitted since issue 11): knots at the centres of the isotonic blocks
+      (`x` the block's mean raw score, `y` its share of offences; an all-0 or all-1 end block
+      gets the Jeffreys estimate 0.5 / (n + 1), kept strictly inside its neighbour), joined by
+      straight lines in logit space, and straight lines of slope `low_slope` / `high_slope`
+      (log-odds of probability per unit of raw score: the logistic fit's slope) beyond the end
+      knots. Strictly increasing in the raw score, so the score ranks as the raw score does,
+      and strictly inside (0, 1).
+    - "platt": the same with one knot and one slope (logistic regression on the raw score),
+      when the isotonic fit is a single block.
+    - "isotonic-steps": the step function of earlier releases (np.interp over the isotonic
+      thresholds, flat beyond them). It is the default so that models pickled with only
+      `x` and `y` load and score exactly as before.
+    """
 
     x: np.ndarray
     y: np.ndarray
+    low_slope: float = 0.0
+    high_slope: float = 0.0
+    method: str = "isotonic-steps"
+
+    # Log-odds kept within these bounds, so a probability is never exactly 0 or 1 in float64
+    # (expit(37) rounds to 1, expit(-746) to 0). Above 35 (1 - 6e-16) float64 cannot tell
+    # probabilities apart anyway: no ranking question is decided that far out.
+    LOGIT_BOUNDS = (-700.0, 35.0)
+    MIN_SLOPE = 1e-3  # a fitted slope at or below zero (no signal) still keeps the order
 
     @classmethod
     def fit(cls, raw: np.ndarray, label: np.ndarray) -> Calibrator:
-        from sklearn.isotonic import IsotonicRegression
+        """Isotonic blocks of `label` on `raw`, joined in logit space (Platt for one block)."""
+        from sklearn.isotonic import isotonic_regression
 
-        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, label)
-        return cls(np.asarray(iso.X_thresholds_), np.asarray(iso.y_thresholds_))
+        raw = np.asarray(raw, dtype="float64")
+        label = np.asarray(label, dtype="float64")
+        if not len(raw):
+            raise ValueError("cannot calibrate on no rows")
+        slope, intercept = cls._logistic(raw, label)
+        # Tied raw scores are one point (weight = count), so a block never splits a tie.
+        values, inverse, counts = np.unique(raw, return_inverse=True, return_counts=True)
+        sums = np.bincount(inverse, weights=label, minlength=len(values))
+        fitted = isotonic_regression(sums / counts, sample_weight=counts, y_min=0.0, y_max=1.0)
+        starts = np.flatnonzero(np.r_[True, np.diff(fitted) != 0])
+        size = np.add.reduceat(counts, starts).astype("float64")
+        centre = np.add.reduceat(values * counts, starts) / size
+        share = np.add.reduceat(sums, starts) / size
+        if len(starts) == 1:
+            x0 = float(centre[0])
+            p0 = 1.0 / (1.0 + np.exp(-(intercept + slope * x0)))
+            return cls(np.array([x0]), np.array([p0]), slope, slope, "platt")
+        # Only the first block can be all 0 and only the last all 1 (block shares increase).
+        # Their Jeffreys estimate, kept strictly between the neighbour and 0 (or 1).
+        if share[0] <= 0.0:
+            share[0] = min(0.5 / (size[0] + 1.0), share[1] / 3.0)
+        if share[-1] >= 1.0:
+            share[-1] = max(1.0 - 0.5 / (size[-1] + 1.0), 1.0 - (1.0 - share[-2]) / 3.0)
+        return cls(centre, share, slope, slope, "isotonic-logit")
+
+    @classmethod
+    def _logistic(cls, raw: np.ndarray, label: np.ndarray) -> tuple[float, float]:
+        """Slope and intercept of P(label) = expit(intercept + slope * raw), slope > 0."""
+        positives = label.sum()
+        if 0 < positives < len(label):
+            from sklearn.linear_model import LogisticRegression
+
+            fit = LogisticRegression(C=1e4, max_iter=1000).fit(raw[:, None], label)
+            slope, intercept = float(fit.coef_[0, 0]), float(fit.intercept_[0])
+            if slope >= cls.MIN_SLOPE:
+                return slope, intercept
+        # One class only, or no signal: the booster's own scale around the Jeffreys rate.
+        rate = (positives + 0.5) / (len(label) + 1.0)
+        slope = 1.0 if not 0 < positives < len(label) else cls.MIN_SLOPE
+        return slope, float(np.log(rate / (1 - rate)) - slope * raw.mean())
 
     def __call__(self, raw: np.ndarray) -> np.ndarray:
-        return np.interp(raw, self.x, self.y)
+        raw = np.asarray(raw, dtype="float64")
+        if self.method == "isotonic-steps":
+            return np.interp(raw, self.x, self.y)
+        knots = np.log(self.y / (1.0 - self.y))
+        inside = np.interp(raw, self.x, knots)
+        below = knots[0] + self.low_slope * (raw - self.x[0])
+        above = knots[-1] + self.high_slope * (raw - self.x[-1])
+        logit = np.where(raw < self.x[0], below, np.where(raw > self.x[-1], above, inside))
+        logit = np.clip(logit, *self.LOGIT_BOUNDS)
+        return 1.0 / (1.0 + np.exp(-logit))
+
+    @property
+    def description(self) -> str:
+        """In words, for model cards."""
+        return {
+            "isotonic-logit": "isotonic blocks joined in logit space",
+            "platt": "Platt scaling",
+        }.get(self.method, "isotonic")
 
 
 @dataclass

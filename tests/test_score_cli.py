@@ -50,6 +50,12 @@ def test_a_csv_is_scored_and_its_bad_row_quarantined(env, tmp_path, invoke):
     scored = pd.read_csv(tmp_path / "scored.csv", dtype={"id": str})
     assert list(scored["id"]) == [i for k, i in enumerate(frame["id"]) if k != BAD_ROW]
     assert scored["score"].between(0, 1).all()
+    assert list(scored.columns[:4]) == ["id", "score", "raw_score", "channel"]
+    # The calibrated score ranks as the raw score does (no plateaus, issue 11).
+    by_raw = scored.sort_values("raw_score")
+    assert by_raw["score"].is_monotonic_increasing
+    distinct = by_raw.drop_duplicates("raw_score")
+    assert distinct["score"].nunique() >= 0.9 * len(distinct)
     assert set(scored["channel"]) <= {"red", "yellow", "green", "random"}
     assert (scored["channel"] == "red").any()
 
@@ -80,6 +86,7 @@ def test_scores_and_reasons_are_the_models_own(env, tmp_path, invoke):
     declarations = env["recent"].assign(date=pd.to_datetime(env["recent"]["date"]))
     direct = model.score(declarations, explain="all")
     assert scored["score"].to_numpy() == pytest.approx(direct.score, abs=1e-6)
+    assert scored["raw_score"].to_numpy() == pytest.approx(direct.raw, abs=1e-6)
     # the first reason of the first red row is that row's largest SHAP contribution by size
     row = int(scored.index[scored["channel"] == "red"][0])
     contributions = direct.contributions[row, :-1]

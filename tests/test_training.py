@@ -69,7 +69,9 @@ def test_the_model_explains_with_tables_that_are_never_pickled(history):
 
 
 def test_the_planted_patterns_drive_the_model(history):
-    result = train(history, TrainConfig(valid_days=VALID_DAYS))
+    # The 120-day window this test was sized for: the window rule (min_valid_positives) would
+    # take a year of this small store for validation, leaving a year to learn from.
+    result = train(history, TrainConfig(valid_days=VALID_DAYS, min_valid_positives=0))
     metrics = result.metrics
     # A selectivity system worth having: the top 5 % is several times richer than random checks.
     assert metrics["precision_at_5pct"] >= 4 * metrics["base_rate"], metrics

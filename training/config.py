@@ -22,6 +22,14 @@ class TrainConfig:
 
     until: pd.Timestamp | None = None  # first day of validation; default: valid_days before the end
     valid_days: int = 60
+    # Without `until`, the validation window grows back from `valid_days` (whole days) until it
+    # holds this many offences: half stop the booster early, half fit the calibrator, and with
+    # fewer both are noise (docs/training.md, "The validation window"). With `until` it is only
+    # checked: a shorter window trains, with a warning in model.info["valid_window"].
+    min_valid_positives: int = 100
+    # Share of the validation window (stratified by label, by a hash of the declaration id and
+    # the seed) that fits the calibrator; the rest is the early-stopping slice.
+    calibration_share: float = 0.5
     seed: int = 7
     red_share: float = 0.05
     yellow_share: float = 0.10
@@ -40,7 +48,7 @@ class TrainConfig:
     oof_folds: int = 5
     # Class imbalance: "none", or "sqrt" for scale_pos_weight = sqrt(negatives / positives).
     # "sqrt" lost on KCS and on the demo data (docs/training.md); ranking needs no reweighting
-    # and the isotonic calibration maps scores to probabilities either way.
+    # and the calibration maps scores to probabilities either way.
     imbalance: str = "none"
     feature_config: FeatureConfig = field(default_factory=FeatureConfig)
 
@@ -51,6 +59,10 @@ class TrainConfig:
             raise ValueError(f"imbalance must be one of {IMBALANCE}, got {self.imbalance!r}")
         if self.red_share + self.yellow_share >= 1:
             raise ValueError("red_share plus yellow_share must stay below 1")
+        if self.min_valid_positives < 0:
+            raise ValueError("min_valid_positives cannot be negative")
+        if not 0 < self.calibration_share < 1:
+            raise ValueError("calibration_share is a share of the validation window, in (0, 1)")
 
     def params(self) -> dict:
         return {
@@ -76,7 +88,9 @@ class RetrainConfig:
 
     window_days: int = 365  # declarations the challenger learns from, its validation included
     eval_days: int = 60  # the most recent out-of-time window both models are judged on
-    valid_days: int = 60  # the challenger's early-stopping and calibration window
+    # The challenger's early-stopping and calibration window: the last valid_days of its
+    # window, grown back to hold train.min_valid_positives offences as `riskscore train` does.
+    valid_days: int = 60
     margin: float = 0.01  # precision points the challenger must gain to be promoted
     capacity: float = 0.05  # inspected share the gate compares precision at
     min_eval_rows: int = 100

@@ -15,7 +15,13 @@ import pandas as pd
 
 from riskscore.features.dataset import load_history
 from riskscore.features.store import Store
-from riskscore.models.metrics import at_capacity, by_segment, precision_key, top_mask
+from riskscore.models.metrics import (
+    at_capacity,
+    by_segment,
+    precision_key,
+    probability_quality,
+    top_mask,
+)
 from riskscore.models.risk_model import RiskModel
 from riskscore.models.window import ScoredWindow, WindowError, score_window
 
@@ -54,9 +60,11 @@ class Evaluation:
 
 
 def judge(window: ScoredWindow, share: float = 0.05) -> Evaluation:
-    """The window's ranking judged at capacity: precision, recall, revenue, PR-AUC, Brier.
+    """The window's ranking judged at capacity: precision, recall, revenue, PR-AUC, and the
+    calibrated probability's Brier score and log-loss.
 
-    Ranking uses the raw score (calibration only relabels it, and its plateaus would tie rows).
+    Ranking uses the raw score (the calibrated score ranks the same; the step calibration of
+    models from before issue 11 has plateaus that would tie rows).
     Segment tables use the top `share` of the window.
     """
     scored, label = window.scored, window.label
@@ -64,7 +72,7 @@ def judge(window: ScoredWindow, share: float = 0.05) -> Evaluation:
     gate = precision_key(share)
     if gate not in found:
         found[gate] = float(label[top_mask(scored.raw, share)].mean())
-    found["brier"] = float(np.mean((scored.score - label) ** 2))
+    found |= probability_quality(scored.score, label)
     # scored.features maps feature name -> values (a frame or plain arrays alike).
     columns = pd.DataFrame({name: np.asarray(scored.features[name]) for name in SEGMENTS})
     dates = window.frame["date"]

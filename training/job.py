@@ -30,6 +30,7 @@ class TrainingRun:
     run_id: str
     seconds: float
     orphans: list[str] = field(default_factory=list)  # runs of killed jobs this one marked FAILED
+    valid_window: dict = field(default_factory=dict)  # model.info["valid_window"]: what and why
 
 
 def log_result(result: TrainResult, store: Store, label_counts: dict) -> str:
@@ -44,6 +45,7 @@ def log_result(result: TrainResult, store: Store, label_counts: dict) -> str:
         | {f"features.{k}": v for k, v in config["feature_config"].items()}
     )
     mlflow.log_metrics({f"valid.{k}": v for k, v in result.metrics.items()})
+    log_valid_window(model.info.get("valid_window") or {})
     mlflow.log_metrics({f"seconds.{k}": v for k, v in result.seconds.items()})
     tracking.log_json(store.lineage(), "lineage.json")
     tracking.log_json(label_counts, "labels.json")
@@ -53,14 +55,34 @@ def log_result(result: TrainResult, store: Store, label_counts: dict) -> str:
     tracking.log_json([f.describe() for f in model.registry], "feature_registry.json")
     mlflow.log_dict(asdict(model.channels), "channels.json")
     valid = result.valid
-    score, raw, label = (valid[c].to_numpy() for c in ("score", "raw", "label"))
+    raw, label = (valid[c].to_numpy() for c in ("raw", "label"))
+    # Calibration judged out of sample: the cross-fitted scores of the calibration slice.
+    held = valid[valid["score_held_out"].notna()]
+    calibration = calibration_table(held["score_held_out"].to_numpy(), held["label"].to_numpy())
     with tracking.artifact_dir() as folder:
         result.importance.to_csv(folder / "shap_importance.csv", index=False)
-        calibration_table(score, label).to_csv(folder / "calibration.csv")
+        calibration.to_csv(folder / "calibration.csv")
         precision_curve(raw, label).to_csv(folder / "precision_at_capacity.csv", index=False)
         for segment in SEGMENTS:
             by_segment(valid, raw, label, segment).to_csv(folder / f"segments_{segment}.csv")
     return tracking.log_model_artifact(model)
+
+
+def log_valid_window(window: dict) -> None:
+    """The validation window chosen (params `valid_window.*`) and why (tag `valid_window`, and
+    `valid_window.warning` when it holds fewer offences than wanted)."""
+    if not window:
+        return
+    mlflow.log_params(
+        {
+            f"valid_window.{k}": v
+            for k, v in window.items()
+            if k not in ("reason", "warning", "min_valid_positives")
+        }
+    )
+    mlflow.set_tag("valid_window", window["reason"])
+    if window.get("warning"):
+        mlflow.set_tag("valid_window.warning", window["warning"][:500])
 
 
 def run_training(
@@ -96,4 +118,11 @@ def run_training(
             mlflow.set_tags({"registered_version": registered.version, "alias": registered.alias})
         seconds = time.perf_counter() - started
         mlflow.log_metric("seconds.total", seconds)
-    return TrainingRun(registered, result.metrics, run.info.run_id, seconds, orphans)
+    return TrainingRun(
+        registered,
+        result.metrics,
+        run.info.run_id,
+        seconds,
+        orphans,
+        result.model.info.get("valid_window", {}),
+    )

@@ -4,8 +4,9 @@ One run:
 
 1. The evaluation window E is the most recent `eval_days` of labelled declarations, cut to
    start no earlier than the champion's feature-state date, so the champion has never seen it.
-2. A challenger learns from the `window_days` before E (the last `valid_days` of them for early
-   stopping and calibration), so E is out of time for both models.
+2. A challenger learns from the `window_days` before E (the last `valid_days` of them, grown
+   back to hold enough offences as `riskscore train` does, for early stopping and
+   calibration), so E is out of time for both models.
 3. Champion and challenger score the same rows of E with the same function
    (`models.window.score_window`, the serving path); the challenger is promoted only when its
    precision at `capacity` is at least the champion's plus `margin`. With no champion yet, the
@@ -82,6 +83,7 @@ class RetrainResult:
     eval_to: str | None = None
     seconds: float = 0.0
     orphans: list[str] = field(default_factory=list)  # runs of killed jobs this one marked FAILED
+    valid_window: dict = field(default_factory=dict)  # the challenger's, as `train` chose it
 
     @property
     def exit_code(self) -> int:
@@ -228,13 +230,12 @@ def _skip_reason(
 def _challenge(result: RetrainResult, inputs: _Inputs, config: RetrainConfig, name: str) -> None:
     """Train, judge, log and (last) register the challenger; fills `result`."""
     start = inputs.eval_from - pd.Timedelta(days=config.window_days)
-    train_config = replace(
-        config.train,
-        until=inputs.eval_from - pd.Timedelta(days=config.valid_days),
-        valid_days=config.valid_days,
-    )
+    # No `until`: the rolling history ends the day before E, so the validation window is its
+    # last valid_days, grown back to hold train.min_valid_positives as `riskscore train` does.
+    train_config = replace(config.train, until=None, valid_days=config.valid_days)
     trained = train(_rolling(inputs.history, start, inputs.eval_from), train_config)
     challenger = trained.model
+    result.valid_window = challenger.info.get("valid_window", {})
     _judge(result, inputs, config, challenger)
     _refresh_state(challenger, inputs.history, start, inputs.eval_rows)
     challenger.info["holdout"] = {

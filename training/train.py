@@ -2,8 +2,12 @@
 
 The split is by date. Training rows get point-in-time features from the training window only;
 validation rows are scored exactly as serving would score them, from the feature state frozen at
-the cutoff. The deployed model then carries a state refreshed with the validation window too,
-so it starts serving with the most recent trader and seizure statistics.
+the cutoff. The validation window is split in two slices (stratified by label, by a hash of the
+declaration id and the seed): the booster early-stops on one, the calibrator is fitted on the
+other, and Brier and log-loss are cross-fitted inside the calibration slice, so every figure of
+the calibrated score is out of sample. The deployed model then carries a state refreshed with
+the validation window too, so it starts serving with the most recent trader and seizure
+statistics.
 """
 
 from __future__ import annotations
@@ -22,9 +26,21 @@ from riskscore.features.contracts import declaration_records
 from riskscore.features.dataset import History
 from riskscore.features.pipeline import LABEL, FeaturePipeline
 from riskscore.models import metrics
-from riskscore.models.risk_model import Calibrator, CategoryEncoder, Channels, RiskModel
+from riskscore.models.risk_model import (
+    Calibrator,
+    CategoryEncoder,
+    Channels,
+    RiskModel,
+    random_draw,
+)
 from riskscore.training.config import TrainConfig
 from riskscore.training.oof import oof_features
+
+MIN_ROWS = 50  # per window, training and validation
+MIN_POSITIVES = 5
+# A validation window grown to hold min_valid_positives never takes more than this share of the
+# offences: the booster learns from the rest.
+MAX_VALID_SHARE = 0.5
 
 
 class TrainingError(Exception):
@@ -37,28 +53,92 @@ class Split:
     valid: pd.DataFrame
     until: pd.Timestamp
     end: pd.Timestamp  # first day after the validation window
+    reason: str = ""  # why the validation window is as long as it is, in words
+    warning: str | None = None  # set when it holds fewer than min_valid_positives offences
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.until).days
 
 
 def split_by_time(declarations: pd.DataFrame, config: TrainConfig) -> Split:
-    """Training rows before `until`, validation rows in the `valid_days` from it."""
+    """Training rows before `until`, validation rows from it to the end of the window.
+
+    With `config.until` the window is the `valid_days` from it. Without, it ends with the last
+    day of data and is `valid_days` long, grown back a whole day at a time while it holds fewer
+    than `min_valid_positives` offences, but never past half of all offences
+    (MAX_VALID_SHARE). Either way, a window short of `min_valid_positives` is named in
+    `Split.warning`; fewer than 50 rows or 5 offences on either side is an error.
+    """
     if declarations.empty:
         raise TrainingError("no declarations in the store: ingest data first")
-    last = declarations["date"].max()
-    until = config.until or (last - pd.Timedelta(days=config.valid_days - 1))
-    until = pd.Timestamp(until).normalize()
-    end = until + pd.Timedelta(days=config.valid_days)
+    first, last = declarations["date"].min(), declarations["date"].max()
+    need = config.min_valid_positives
+    if config.until is not None:
+        until = pd.Timestamp(config.until).normalize()
+        end = until + pd.Timedelta(days=config.valid_days)
+        reason = f"{config.valid_days} days from {until.date()} (until given)"
+    else:
+        end = last.normalize() + pd.Timedelta(days=1)
+        days, reason = _valid_days(declarations, end, config)
+        until = end - pd.Timedelta(days=days)
     train = declarations[declarations["date"] < until]
     valid = declarations[(declarations["date"] >= until) & (declarations["date"] < end)]
     for name, part in (("training", train), ("validation", valid)):
-        if len(part) < 50:
+        if len(part) < MIN_ROWS:
             raise TrainingError(
-                f"the {name} window has {len(part)} declarations (need at least 50): "
-                f"choose another --until (data spans {declarations['date'].min().date()} "
-                f"to {last.date()})"
+                f"the {name} window has {len(part)} declarations (need at least {MIN_ROWS}): "
+                f"choose another --until (data spans {first.date()} to {last.date()})"
             )
-        if part[LABEL].sum() < 5:
-            raise TrainingError(f"the {name} window has fewer than 5 positives")
-    return Split(train, valid, until, end)
+        positives = int(part[LABEL].sum())
+        if positives < MIN_POSITIVES:
+            raise TrainingError(
+                f"the {name} window has {positives} positives (need at least {MIN_POSITIVES}; "
+                f"it runs from {part['date'].min().date()} to {part['date'].max().date()}): "
+                f"choose another --until or --valid-days (data spans {first.date()} to "
+                f"{last.date()})"
+            )
+    split = Split(train, valid, until, end, reason)
+    positives = int(valid[LABEL].sum())
+    if positives < need:
+        split.warning = (
+            f"the validation window holds {positives} positives, fewer than the "
+            f"{need} wanted (min_valid_positives): early stopping and calibration rest on few "
+            + (
+                "offences; choose an earlier --until or more --valid-days"
+                if config.until is not None
+                else "offences; a longer window would leave the training window less than "
+                f"{1 - MAX_VALID_SHARE:.0%} of them"
+            )
+        )
+    return split
+
+
+def _valid_days(declarations: pd.DataFrame, end: pd.Timestamp, config: TrainConfig) -> tuple:
+    """Days of the validation window ending before `end`, and why, in words."""
+    wanted, need = config.valid_days, config.min_valid_positives
+    # back[k]: offences in the k days before `end` (back[0] = 0).
+    ago = (end - declarations["date"].dt.normalize()).dt.days.to_numpy()
+    label = declarations[LABEL].fillna(0).to_numpy(dtype="float64")
+    back = np.cumsum(np.bincount(ago, weights=label))
+    back = np.concatenate([back, np.full(max(0, wanted + 1 - len(back)), back[-1])])
+    if back[wanted] >= need:
+        return wanted, f"{wanted} days"
+    # The most days that leave the training window at least half of the offences.
+    cap = int(np.flatnonzero(back <= MAX_VALID_SHARE * back[-1])[-1])
+    enough = np.flatnonzero(back >= need)
+    days = int(enough[0]) if len(enough) else len(back)
+    if days <= cap:
+        return days, f"extended to {days} days to hold {need} positives"
+    if cap > wanted:
+        return cap, (
+            f"extended to {cap} days to hold more positives (short of {need}: the training "
+            f"window keeps at least half of the offences)"
+        )
+    return wanted, (
+        f"{wanted} days (short of {need} positives, not extended: the training window keeps "
+        "at least half of the offences)"
+    )
 
 
 @dataclass
@@ -67,7 +147,8 @@ class TrainResult:
 
     model: RiskModel
     metrics: dict[str, float]
-    valid: pd.DataFrame  # id, date, label, raw, score, channel, revenue + segment columns
+    # id, date, label, raw, score, slice, score_held_out, channel, revenue + segment columns
+    valid: pd.DataFrame
     valid_sample_features: pd.DataFrame
     importance: pd.DataFrame  # feature, criterion, mean_abs_shap
     best_iteration: int
@@ -92,11 +173,14 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
     config = config or TrainConfig()
     seconds: dict[str, float] = {}
     split = split_by_time(history.declarations, config)
+    ids = split.valid["id"].astype("string").to_numpy()
+    y_valid = split.valid[LABEL].to_numpy(dtype="float64")
+    calibrate = slice_mask(ids, y_valid, config.calibration_share, f"calibration-{config.seed}")
     with _timed(seconds, "features"):
         inputs = _inputs(split, history.seizures, config)
     with _timed(seconds, "boosting"):
-        booster, raw_valid = _boost(inputs, config)
-    calibrator = Calibrator.fit(raw_valid, inputs.y_valid)
+        booster, raw_valid = _boost(inputs, config, early_stopping=~calibrate)
+    calibrator = Calibrator.fit(raw_valid[calibrate], y_valid[calibrate])
     channels = Channels.from_capacity(
         raw_valid, config.red_share, config.yellow_share, config.random_share
     )
@@ -107,11 +191,30 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
         calibrator,
         channels,
         inputs.names,
-        _info(split, inputs, config),
+        _info(split, inputs, config, calibrate),
     )
-    valid = _valid_table(split, inputs, raw_valid, model)
-    found = metrics.at_capacity(raw_valid, inputs.y_valid, metrics.revenue_of(split.valid))
-    found["brier"] = float(np.mean((valid["score"].to_numpy() - inputs.y_valid) ** 2))
+    model.info["calibration"] = {
+        "method": calibrator.method,
+        "knots": len(calibrator.x),
+        "fitted_on": "calibration slice",
+    }
+    # Out of sample: 2-fold cross-fitting inside the calibration slice.
+    held_out = np.full(len(raw_valid), np.nan)
+    held_out[calibrate] = cross_fitted(
+        raw_valid[calibrate], y_valid[calibrate], ids[calibrate], config.seed
+    )
+    valid = _valid_table(split, inputs, raw_valid, model, calibrate, held_out)
+    revenue = metrics.revenue_of(split.valid)
+    found = metrics.at_capacity(raw_valid, y_valid, revenue)
+    found |= metrics.probability_quality(held_out[calibrate], y_valid[calibrate])
+    found["score_distinct_at_10pct"] = distinct_share(valid["score"].to_numpy(), raw_valid, 0.10)
+    slice_revenue = revenue[calibrate] if revenue is not None else None
+    found |= {
+        f"calibration_slice.{k}": v
+        for k, v in metrics.at_capacity(
+            raw_valid[calibrate], y_valid[calibrate], slice_revenue
+        ).items()
+    }
     found["best_iteration"] = float(booster.current_iteration())
     model.info["metrics"] = found
 
@@ -137,6 +240,39 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
         best_iteration=booster.current_iteration(),
         seconds=seconds,
     )
+
+
+def slice_mask(ids: np.ndarray, label: np.ndarray, share: float, salt: str) -> np.ndarray:
+    """True for `share` of the rows of each label (rounded), chosen by a keyed hash of the id.
+
+    The same ids, labels and salt always give the same rows; which side a row falls on does
+    not depend on the other rows' order.
+    """
+    draw = random_draw([str(i) for i in ids], salt)
+    chosen = np.zeros(len(ids), dtype=bool)
+    for value in np.unique(label):
+        rows = np.flatnonzero(label == value)
+        order = rows[np.lexsort((np.asarray(ids)[rows], draw[rows]))]
+        chosen[order[: int(round(len(rows) * share))]] = True
+    return chosen
+
+
+def cross_fitted(raw: np.ndarray, label: np.ndarray, ids: np.ndarray, seed: int) -> np.ndarray:
+    """Each row's probability from a calibrator fitted on the other half of the rows (2 folds,
+    stratified by label, by a hash of the id): an out-of-sample score for every row."""
+    fold = slice_mask(ids, label, 0.5, f"calibration-fold-{seed}")
+    out = np.empty(len(raw))
+    for held in (fold, ~fold):
+        if held.any():
+            out[held] = Calibrator.fit(raw[~held], label[~held])(raw[held])
+    return out
+
+
+def distinct_share(score: np.ndarray, raw: np.ndarray, share: float) -> float:
+    """Distinct scores among the top `share` of rows by raw score, over the rows: 1.0 when
+    the score ranks them without ties."""
+    top = score[metrics.top_mask(raw, share)]
+    return float(len(np.unique(top)) / len(top)) if len(top) else 0.0
 
 
 @contextmanager
@@ -190,8 +326,11 @@ def _inputs(split: Split, seizures: pd.DataFrame, config: TrainConfig) -> _Input
     )
 
 
-def _boost(inputs: _Inputs, config: TrainConfig) -> tuple[lgb.Booster, np.ndarray]:
-    """The booster cut at its best iteration, and its raw scores of the validation rows."""
+def _boost(
+    inputs: _Inputs, config: TrainConfig, early_stopping: np.ndarray
+) -> tuple[lgb.Booster, np.ndarray]:
+    """The booster early-stopped on the `early_stopping` rows of validation and cut at its
+    best iteration, and its raw scores of all the validation rows."""
     train_set = lgb.Dataset(
         inputs.x_train,
         inputs.y_train,
@@ -199,7 +338,9 @@ def _boost(inputs: _Inputs, config: TrainConfig) -> tuple[lgb.Booster, np.ndarra
         categorical_feature=inputs.categorical,
         free_raw_data=True,
     )
-    valid_set = lgb.Dataset(inputs.x_valid, inputs.y_valid, reference=train_set)
+    valid_set = lgb.Dataset(
+        inputs.x_valid[early_stopping], inputs.y_valid[early_stopping], reference=train_set
+    )
     params = config.params()
     if config.imbalance == "sqrt":
         y = inputs.y_train
@@ -221,8 +362,9 @@ def _boost(inputs: _Inputs, config: TrainConfig) -> tuple[lgb.Booster, np.ndarra
     return booster, raw_valid
 
 
-def _info(split: Split, inputs: _Inputs, config: TrainConfig) -> dict:
+def _info(split: Split, inputs: _Inputs, config: TrainConfig, calibrate: np.ndarray) -> dict:
     """What the model says of its training: windows, counts, config, salt, example."""
+    y = inputs.y_valid
     return {
         "train_from": str(split.train["date"].min().date()),
         "train_until": str(split.until.date()),
@@ -230,7 +372,21 @@ def _info(split: Split, inputs: _Inputs, config: TrainConfig) -> dict:
         "train_rows": len(split.train),
         "valid_rows": len(split.valid),
         "train_positives": int(inputs.y_train.sum()),
-        "valid_positives": int(inputs.y_valid.sum()),
+        "valid_positives": int(y.sum()),
+        "valid_window": {
+            "from": str(split.until.date()),
+            "until": str((split.end - pd.Timedelta(days=1)).date()),
+            "days": split.days,
+            "rows": len(split.valid),
+            "positives": int(y.sum()),
+            "min_valid_positives": config.min_valid_positives,
+            "reason": split.reason,
+            "warning": split.warning,
+            "early_stopping_rows": int((~calibrate).sum()),
+            "early_stopping_positives": int(y[~calibrate].sum()),
+            "calibration_rows": int(calibrate.sum()),
+            "calibration_positives": int(y[calibrate].sum()),
+        },
         "config": _jsonable(asdict(config)),
         "random_salt": secrets.token_hex(16),
         # Serving scores this before it accepts the model: a model that cannot is refused.
@@ -239,9 +395,18 @@ def _info(split: Split, inputs: _Inputs, config: TrainConfig) -> dict:
 
 
 def _valid_table(
-    split: Split, inputs: _Inputs, raw_valid: np.ndarray, model: RiskModel
+    split: Split,
+    inputs: _Inputs,
+    raw_valid: np.ndarray,
+    model: RiskModel,
+    calibrate: np.ndarray,
+    held_out: np.ndarray,
 ) -> pd.DataFrame:
-    """One row per validation declaration: label, scores, channel, revenue, segments."""
+    """One row per validation declaration: label, scores, channel, revenue, segments.
+
+    `slice` says which half of the window a row is in; `score_held_out` is its cross-fitted
+    probability in the calibration slice (NaN in the early-stopping slice).
+    """
     revenue = metrics.revenue_of(split.valid)
     features = inputs.valid_features
     return pd.DataFrame(
@@ -251,6 +416,8 @@ def _valid_table(
             "label": inputs.y_valid,
             "raw": raw_valid,
             "score": model.calibrator(raw_valid),
+            "slice": np.where(calibrate, "calibration", "early_stopping"),
+            "score_held_out": held_out,
             "channel": model.channels.assign(raw_valid),
             "revenue": revenue if revenue is not None else np.nan,
             "hs2": features["hs2"].to_numpy(),

@@ -63,7 +63,7 @@ def _facts(model: RiskModel, model_ref: dict[str, str]) -> list[tuple[str, objec
     return [
         *((k, v) for k, v in model_ref.items() if v),
         ("training window", f"{info.get('train_from')} to {_day_before(info.get('train_until'))}"),
-        ("validation window", f"{info.get('train_until')} to {info.get('valid_until')}"),
+        ("validation window", _valid_window(info)),
         ("training rows / offences", _counts(info, "train")),
         ("validation rows / offences", _counts(info, "valid")),
         ("feature state", f"records dated before {info.get('state_as_of', '?')}"),
@@ -77,10 +77,21 @@ def _facts(model: RiskModel, model_ref: dict[str, str]) -> list[tuple[str, objec
         (
             "model",
             f"LightGBM, {model.booster.current_iteration()} trees of "
-            f"{config.get('num_leaves', '?')} leaves, isotonic calibration, exact TreeSHAP",
+            f"{config.get('num_leaves', '?')} leaves, {model.calibrator.description} "
+            "calibration, exact TreeSHAP",
         ),
         ("training statistics", config.get("train_stats", "")),
     ]
+
+
+def _valid_window(info: dict) -> str:
+    """Dates, and since issue 11 why the window is this long (and a warning if short)."""
+    dates = f"{info.get('train_until')} to {info.get('valid_until')}"
+    window = info.get("valid_window") or {}
+    if not window:
+        return dates
+    text = f"{dates}: {window['reason']}"
+    return text + (f" (warning: {window['warning']})" if window.get("warning") else "")
 
 
 def _bullets(texts: tuple[str, ...]) -> str:

@@ -134,8 +134,9 @@ def _curves(evaluation: ScoredWindow, validation: bool) -> str:
             "Predicted probability against the observed share of offences, in bins of the "
             "score rank (finer at the top)."
             + (
-                " The calibration was fitted on this validation window, so here it is close "
-                "to the diagonal by construction: judge it on a later window (--from/--until)."
+                " The calibration was fitted on half of this validation window (the other "
+                "half stopped the booster), so here it is partly close to the diagonal by "
+                "construction: judge it on a later window (--from/--until)."
                 if validation
                 else ""
             ),

@@ -77,7 +77,18 @@ def _metrics_table(title: str, columns: dict[str, dict[str, float]]) -> Table:
         (f"{kind} @ {label}", f"{kind}_at_{n}pct")
         for n, label in CAPACITY_LABELS
         for kind in ("precision", "recall", "revenue")
-    ] + [("PR-AUC", "pr_auc"), ("base rate", "base_rate"), ("Brier", "brier")]
+    ] + [
+        ("PR-AUC", "pr_auc"),
+        ("base rate", "base_rate"),
+        ("Brier", "brier"),
+        ("log-loss", "log_loss"),
+        ("distinct scores in top 10 %", "score_distinct_at_10pct"),
+        *(
+            (f"precision @ {label} (calibration slice)", f"calibration_slice.precision_at_{n}pct")
+            for n, label in CAPACITY_LABELS
+            if n in ("5", "10")
+        ),
+    ]
     for label, key in rows:
         values = [m.get(key) for m in columns.values()]
         if all(v is None for v in values):
@@ -106,6 +117,14 @@ UntilOption = Annotated[
 ValidDaysOption = _from_config(
     TrainConfig, "valid_days", "Days of the validation window", int, min=7
 )
+MinValidPositivesOption = _from_config(
+    TrainConfig,
+    "min_valid_positives",
+    "Offences the validation window must hold: without --until it grows back a day at a time "
+    "until it does (never past half of all offences); with --until, a warning if short",
+    int,
+    min=0,
+)
 SHARE = {"min": 0.0, "max": 1.0}
 RedShareOption = _from_config(TrainConfig, "red_share", "Share sent red", float, **SHARE)
 YellowShareOption = _from_config(
@@ -120,6 +139,7 @@ def train(
     store: StoreOption = None,
     until: UntilOption = None,
     valid_days: ValidDaysOption = None,
+    min_valid_positives: MinValidPositivesOption = None,
     experiment: ExperimentOption = None,
     seed: SeedOption = None,
     red_share: RedShareOption = None,
@@ -138,6 +158,7 @@ def train(
         config = _train_config(
             until=until,
             valid_days=valid_days,
+            min_valid_positives=min_valid_positives,
             seed=seed,
             red_share=red_share,
             yellow_share=yellow_share,
@@ -154,6 +175,8 @@ def train(
 
 def _print_trained(run: TrainingRun, as_json: bool) -> None:
     registered = run.registered
+    if run.valid_window.get("warning"):
+        console.print(f"[yellow]warning:[/] {run.valid_window['warning']}", soft_wrap=True)
     if as_json:
         out.print_json(
             json.dumps(
@@ -162,6 +185,7 @@ def _print_trained(run: TrainingRun, as_json: bool) -> None:
                     "alias": registered.alias if registered else None,
                     "run_id": run.run_id,
                     "metrics": run.metrics,
+                    "valid_window": run.valid_window,
                     "seconds": round(run.seconds, 2),
                 }
             )
@@ -172,7 +196,20 @@ def _print_trained(run: TrainingRun, as_json: bool) -> None:
             f"registered [bold]{registered.name}[/] version [bold]{registered.version}[/] "
             f"as [bold]{registered.alias}[/] (run {run.run_id}, {run.seconds:.1f} s)"
         )
+    if run.valid_window:
+        out.print(valid_window_line(run.valid_window), soft_wrap=True)
     out.print(_metrics_table("validation window (out of time)", {"model": run.metrics}))
+
+
+def valid_window_line(window: dict) -> str:
+    """The validation window in one line: dates, why this long, its two slices."""
+    return (
+        f"validation window {window['from']} to {window['until']}: {window['reason']}; "
+        f"{window['rows']:,} declarations, {window['positives']:,} positive "
+        f"(early stopping on {window['early_stopping_rows']:,} / "
+        f"{window['early_stopping_positives']:,}, calibration on "
+        f"{window['calibration_rows']:,} / {window['calibration_positives']:,})"
+    )
 
 
 def evaluate(
@@ -292,6 +329,7 @@ def retrain(
     window_days: WindowDaysOption = None,
     eval_days: EvalDaysOption = None,
     valid_days: RetrainValidDaysOption = None,
+    min_valid_positives: MinValidPositivesOption = None,
     margin: MarginOption = None,
     capacity: CapacityOption = None,
     experiment: ExperimentOption = None,
@@ -313,7 +351,8 @@ def retrain(
     }
     try:
         config = RetrainConfig(
-            **{k: v for k, v in options.items() if v is not None}, train=_train_config(seed=seed)
+            **{k: v for k, v in options.items() if v is not None},
+            train=_train_config(seed=seed, min_valid_positives=min_valid_positives),
         )
     except ValueError as exc:
         raise fail(str(exc)) from None
@@ -333,6 +372,10 @@ def _print_retrain(result: RetrainResult) -> None:
     if result.new_version:
         out.print(f"registered version {result.new_version} (run {result.run_id})")
     out.print(f"champion: {result.champion_before or '-'} -> {result.champion_after or '-'}")
+    if result.valid_window:
+        out.print("challenger " + valid_window_line(result.valid_window), soft_wrap=True)
+        if result.valid_window.get("warning"):
+            console.print(f"[yellow]warning:[/] {result.valid_window['warning']}", soft_wrap=True)
     if result.challenger_metrics:
         columns = {"challenger": result.challenger_metrics}
         if result.champion_metrics:
@@ -387,6 +430,13 @@ def benchmark_kcs(
         ),
     )
     out.print(table)
+    m = result.metrics
+    if "log_loss" in m:
+        out.print(
+            f"calibrated score, out of sample (calibration slice): Brier {m['brier']:.4f}, "
+            f"log-loss {m['log_loss']:.4f}; distinct scores in the top 10 %: "
+            f"{m['score_distinct_at_10pct']:.1%}"
+        )
     verdict = "beats" if result.beats_floor() else "does NOT beat"
     out.print(
         f"{verdict} the published LightGBM floor; trained on {result.train_rows} rows before "
