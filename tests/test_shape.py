@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from riskscore.models.metrics import top_mask
-from riskscore.training.shape import Shape, explain_ms, frontier_figure, search
+from riskscore.training.shape import Shape, explain_ms, frontier_figure, search_shapes
 
 SHAPES = (Shape(3, learning_rate=0.3), Shape(15), Shape(31, max_depth=6), Shape(63))
 
@@ -58,7 +58,9 @@ def _precision(data: dict[str, np.ndarray]):  # noqa: ANN202
 
 def test_the_most_precise_shape_within_the_budget_is_kept(data):
     fit, precision = _fitter(data), _precision(data)
-    everything = search(SHAPES, fit, precision, data["x_valid"], budget_ms=1e9, cap_bytes=2**30)
+    everything = search_shapes(
+        SHAPES, fit, precision, data["x_valid"], budget_ms=1e9, cap_bytes=2**30
+    )
     assert all(c.fits for c in everything.candidates)
     best = max(everything.candidates, key=lambda c: (c.precision, -c.explain_ms))
     assert everything.chosen is best and best.chosen
@@ -70,7 +72,9 @@ def test_the_most_precise_shape_within_the_budget_is_kept(data):
     # A budget between the cheapest and the dearest keeps only what its measurements allow.
     costs = sorted(c.explain_ms for c in everything.candidates)
     budget = (costs[0] + costs[-1]) / 2
-    bounded = search(SHAPES, fit, precision, data["x_valid"], budget_ms=budget, cap_bytes=2**30)
+    bounded = search_shapes(
+        SHAPES, fit, precision, data["x_valid"], budget_ms=budget, cap_bytes=2**30
+    )
     fits = [c for c in bounded.candidates if c.explain_ms <= budget]
     assert [c.fits for c in bounded.candidates] == [
         c.explain_ms <= budget for c in bounded.candidates
@@ -81,7 +85,7 @@ def test_the_most_precise_shape_within_the_budget_is_kept(data):
 
 
 def test_nothing_fits_the_cheapest_is_kept_and_said(data):
-    result = search(
+    result = search_shapes(
         SHAPES[:2], _fitter(data), _precision(data), data["x_valid"], budget_ms=0.0, cap_bytes=2**30
     )
     assert not any(c.fits for c in result.candidates)
@@ -100,7 +104,7 @@ def test_cost_is_measured_with_the_kernel_and_the_cap_as_served(data):
 
 
 def test_frontier_plot_has_a_point_per_shape(data):
-    result = search(
+    result = search_shapes(
         SHAPES[:3], _fitter(data), _precision(data), data["x_valid"], budget_ms=1e9, cap_bytes=2**30
     )
     figure = frontier_figure(result)

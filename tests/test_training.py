@@ -8,6 +8,7 @@ from pathlib import Path
 
 import factories
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -49,10 +50,33 @@ def mlruns(tmp_path, monkeypatch) -> Path:
 
 
 def test_same_data_and_seed_give_the_same_model(history):
-    config = TrainConfig(valid_days=VALID_DAYS, seed=3)
+    """Everything but the measured explanation time repeats; with a budget no shape is near,
+    the choice is by precision alone and repeats too."""
+    config = TrainConfig(valid_days=VALID_DAYS, seed=3, explain_budget_ms=1e6)
     first, second = train(history, config), train(history, config)
-    assert first.metrics == second.metrics
+    timed = ("explain_ms",)
+    assert {k: v for k, v in first.metrics.items() if k not in timed} == {
+        k: v for k, v in second.metrics.items() if k not in timed
+    }
     assert first.model.booster.model_to_string() == second.model.booster.model_to_string()
+    assert first.search.chosen.shape == second.search.chosen.shape
+
+
+def test_the_shape_search_keeps_the_most_precise_shape_within_the_budget(history):
+    result = train(history, TrainConfig(valid_days=VALID_DAYS, explain_budget_ms=1e6))
+    candidates = result.search.candidates
+    assert len(candidates) == len(TrainConfig().shapes) and all(c.fits for c in candidates)
+    best = max(candidates, key=lambda c: (c.precision, -c.explain_ms))
+    assert result.search.chosen is best
+    info = result.model.info
+    assert info["shape"]["num_leaves"] == best.shape.num_leaves and info["shape"]["why"]
+    assert len(info["shape_search"]["candidates"]) == len(candidates)
+    assert info["explainer"]["kind"] == "treeshap-tables"
+    assert result.model.booster.num_trees() == best.trees
+    # Without a search: the fixed shape, its cost measured all the same.
+    fixed = train(history, TrainConfig(valid_days=VALID_DAYS, shape_search=False, num_leaves=7))
+    assert [c.shape.num_leaves for c in fixed.search.candidates] == [7]
+    assert fixed.search.chosen.explain_ms > 0 and fixed.metrics["explain_ms"] > 0
 
 
 def test_the_model_explains_with_tables_that_are_never_pickled(history):
@@ -98,9 +122,13 @@ def test_train_registers_champion_then_challenger_and_evaluates(store, mlruns, i
     assert (trained["version"], trained["alias"]) == ("1", "champion")
     assert 0 < trained["metrics"]["precision_at_5pct"] <= 1
 
-    second = invoke("train", "--store", str(store), "--valid-days", str(VALID_DAYS), "--seed", "8")
+    second = invoke(
+        "train", "--store", str(store), "--valid-days", str(VALID_DAYS), "--seed", "8",
+        "--explain-budget-ms", "0.001",
+    )  # fmt: skip
     assert second.exit_code == 0, second.output
     assert "version 2" in second.stdout and "challenger" in second.stdout
+    assert "model shape: " in second.stdout and "no shape fits the budget" in second.stdout
 
     listed = invoke("models", "list", "--json")
     assert listed.exit_code == 0, listed.output
@@ -124,8 +152,17 @@ def test_train_registers_champion_then_challenger_and_evaluates(store, mlruns, i
         "shap_importance.csv",
         "precision_at_capacity.csv",
         "segments_hs2.csv",
+        "shape_search.csv",
+        "shape_search.png",
     ):
         assert expected in names
+    run = client.get_run(trained["run_id"])
+    assert run.data.metrics["explain.ms_per_declaration"] > 0
+    assert run.data.metrics["explain.table_mib"] > 0
+    assert run.data.tags["explainer"] == "treeshap-tables" and run.data.tags["shape"]
+    searched = pd.read_csv(client.download_artifacts(trained["run_id"], "shape_search.csv"))
+    assert len(searched) == len(TrainConfig().shapes) and searched["chosen"].sum() == 1
+    assert trained["shape"].startswith(f"{searched[searched['chosen']]['num_leaves'].iloc[0]} ")
     lineage = json.loads(
         Path(client.download_artifacts(trained["run_id"], "lineage.json")).read_text()
     )

@@ -139,8 +139,8 @@ def test_early_stopping_and_calibration_use_one_slice_each(trained):
     assert window["rows"] == len(valid) == result.model.info["valid_rows"]
     assert window["positives"] >= 80 and window["reason"].startswith("extended to")
     assert window["early_stopping_positives"] > 0 and window["calibration_positives"] > 0
-    # LightGBM early-stopped on the early-stopping slice only.
-    assert seen == [window["early_stopping_rows"]]
+    # LightGBM early-stopped on the early-stopping slice only, for every shape searched.
+    assert seen == [window["early_stopping_rows"]] * len(config.shapes)
     # The calibrator is the one fitted on the calibration slice, and nothing else.
     raw, label = valid["raw"].to_numpy(), valid["label"].to_numpy()
     again = Calibrator.fit(raw[calibrate], label[calibrate])

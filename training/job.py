@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 
 from riskscore.features.dataset import load_history
 from riskscore.features.outcomes import read_outcomes
@@ -16,6 +17,7 @@ from riskscore.models.metrics import by_segment, calibration_table, precision_cu
 from riskscore.settings import Settings
 from riskscore.training import tracking
 from riskscore.training.config import TrainConfig
+from riskscore.training.shape import frontier_figure
 from riskscore.training.train import TrainResult, train
 
 SEGMENTS = ("hs2", "origin_country", "transport_mode")
@@ -31,6 +33,7 @@ class TrainingRun:
     seconds: float
     orphans: list[str] = field(default_factory=list)  # runs of killed jobs this one marked FAILED
     valid_window: dict = field(default_factory=dict)  # model.info["valid_window"]: what and why
+    shape: str = ""  # the model shape chosen and why, in words
 
 
 def log_result(result: TrainResult, store: Store, label_counts: dict) -> str:
@@ -41,11 +44,12 @@ def log_result(result: TrainResult, store: Store, label_counts: dict) -> str:
     model = result.model
     config = model.info["config"]
     mlflow.log_params(
-        {k: v for k, v in config.items() if not isinstance(v, dict)}
+        {k: v for k, v in config.items() if not isinstance(v, dict | list)}
         | {f"features.{k}": v for k, v in config["feature_config"].items()}
     )
     mlflow.log_metrics({f"valid.{k}": v for k, v in result.metrics.items()})
     log_valid_window(model.info.get("valid_window") or {})
+    log_search(result)
     mlflow.log_metrics({f"seconds.{k}": v for k, v in result.seconds.items()})
     tracking.log_json(store.lineage(), "lineage.json")
     tracking.log_json(label_counts, "labels.json")
@@ -66,6 +70,29 @@ def log_result(result: TrainResult, store: Store, label_counts: dict) -> str:
         for segment in SEGMENTS:
             by_segment(valid, raw, label, segment).to_csv(folder / f"segments_{segment}.csv")
     return tracking.log_model_artifact(model)
+
+
+def log_search(result: TrainResult) -> None:
+    """The shape chosen (params `shape.*`, tag `shape`), every candidate (shape_search.csv), the
+    frontier plot (shape_search.png), and the explainer's memory and cost (metrics `explain.*`)."""
+    search, info = result.search, result.model.explainer.info
+    mlflow.log_params({f"shape.{k}": v for k, v in search.chosen.shape.params().items()})
+    mlflow.set_tag("shape", search.note[:500])
+    mlflow.log_metrics(
+        {
+            "explain.ms_per_declaration": search.chosen.explain_ms,
+            "explain.budget_ms": search.budget_ms,
+            "explain.table_mib": info.table_bytes / 2**20,
+            "explain.build_seconds": info.build_seconds,
+            "explain.trees": info.trees,
+        }
+    )
+    mlflow.set_tag("explainer", info.kind)
+    with tracking.artifact_dir() as folder:
+        pd.DataFrame([c.to_dict() for c in search.candidates]).to_csv(
+            folder / "shape_search.csv", index=False
+        )
+        frontier_figure(search).savefig(folder / "shape_search.png")
 
 
 def log_valid_window(window: dict) -> None:
@@ -125,4 +152,5 @@ def run_training(
         seconds,
         orphans,
         result.model.info.get("valid_window", {}),
+        result.search.note,
     )

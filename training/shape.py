@@ -13,11 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import lightgbm as lgb
 import numpy as np
 
 from riskscore.models.treeshap import build_explainer
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TIMED_ROWS = 200  # single-declaration explanations timed per candidate (median taken)
 
@@ -40,6 +44,18 @@ class Shape:
             f"{self.num_leaves} leaves{depth}, rate {self.learning_rate:g}, "
             f"min leaf {self.min_child_samples}"
         )
+
+
+# Cheapest to explain first. Measured on KCS (bench/RESULTS.md): precision grows with leaves and
+# rounds, and so does the cost; depth limits and larger leaves trade a little of one for the other.
+SHAPES = (
+    Shape(15, -1, 0.1, 50),
+    Shape(31, 6, 0.1, 20),
+    Shape(31, -1, 0.1, 20),
+    Shape(63, 8, 0.1, 20),
+    Shape(63, -1, 0.1, 20),
+    Shape(63, -1, 0.05, 20),
+)
 
 
 @dataclass
@@ -113,7 +129,7 @@ def explain_ms(booster: lgb.Booster, rows: np.ndarray, cap_bytes: int) -> tuple[
     return float(np.median(times)) * 1e3, explainer.info
 
 
-def search(
+def search_shapes(
     shapes: Iterable[Shape],
     fit: Fit,
     precision: Precision,
@@ -160,14 +176,12 @@ def search(
     )
 
 
-def frontier_figure(result: SearchResult):  # noqa: ANN201 - a matplotlib Figure
+def frontier_figure(result: SearchResult) -> Figure:
     """Precision against explanation cost, one point per shape, the budget and the choice."""
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: no global state, nothing to close
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    fig = Figure(figsize=(7, 4.5), dpi=110)
+    ax = fig.subplots()
     for c in result.candidates:
         colour = "#c0392b" if c.chosen else ("#2c3e50" if c.fits else "#95a5a6")
         ax.scatter(c.explain_ms, c.precision, s=60 if c.chosen else 30, color=colour, zorder=3)

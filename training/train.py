@@ -12,6 +12,7 @@ statistics.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from riskscore.features.dataset import History
 from riskscore.features.pipeline import LABEL, FeaturePipeline
 from riskscore.models import metrics
 from riskscore.models.risk_model import (
+    DEFAULT_TABLE_CAP,
     Calibrator,
     CategoryEncoder,
     Channels,
@@ -35,6 +37,16 @@ from riskscore.models.risk_model import (
 )
 from riskscore.training.config import TrainConfig
 from riskscore.training.oof import oof_features
+from riskscore.training.shape import (
+    TIMED_ROWS,
+    Candidate,
+    SearchResult,
+    Shape,
+    explain_ms,
+    search_shapes,
+)
+
+log = logging.getLogger(__name__)
 
 MIN_ROWS = 50  # per window, training and validation
 MIN_POSITIVES = 5
@@ -151,6 +163,7 @@ class TrainResult:
     valid: pd.DataFrame
     valid_sample_features: pd.DataFrame
     importance: pd.DataFrame  # feature, criterion, mean_abs_shap
+    search: SearchResult  # the shapes tried, their precision and explanation cost
     best_iteration: int
     seconds: dict[str, float]
 
@@ -179,7 +192,8 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
     with _timed(seconds, "features"):
         inputs = _inputs(split, history.seizures, config)
     with _timed(seconds, "boosting"):
-        booster, raw_valid = _boost(inputs, config, early_stopping=~calibrate)
+        searched = _search(inputs, config, stop=~calibrate)
+        booster, raw_valid = searched.booster, searched.raw_valid
     calibrator = Calibrator.fit(raw_valid[calibrate], y_valid[calibrate])
     channels = Channels.from_capacity(
         raw_valid, config.red_share, config.yellow_share, config.random_share
@@ -216,7 +230,14 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
         ).items()
     }
     found["best_iteration"] = float(booster.current_iteration())
+    found["explain_ms"] = searched.chosen.explain_ms
     model.info["metrics"] = found
+    model.info["shape"] = searched.chosen.to_dict() | {"why": searched.note}
+    model.info["shape_search"] = {
+        "budget_ms": searched.budget_ms,
+        "searched": config.shape_search,
+        "candidates": [c.to_dict() for c in searched.candidates],
+    }
 
     rng = np.random.default_rng(config.seed)
     size = min(len(inputs.x_valid), 5000)
@@ -224,6 +245,7 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
     contributions = model.contributions(inputs.x_valid[sample])
     importance = _importance(model, contributions)
     model.info["importance"] = importance.to_dict("records")
+    model.info["explainer"] = model.explainer.info.to_dict()
 
     with _timed(seconds, "refit_state"):
         # The deployed state: statistics over every record up to the end of validation.
@@ -232,6 +254,7 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
         inputs.pipeline.fit(deployed, seizures[seizures["date"] < split.end], split.end)
         model.info["state_as_of"] = str(split.end.date())
     return TrainResult(
+        search=searched,
         model=model,
         metrics=found,
         valid=valid,
@@ -326,14 +349,64 @@ def _inputs(split: Split, seizures: pd.DataFrame, config: TrainConfig) -> _Input
     )
 
 
+def _search(inputs: _Inputs, config: TrainConfig, stop: np.ndarray) -> SearchResult:
+    """The shape to deploy (training.shape), fitted on every training row; without a search,
+    the fixed shape, measured the same way.
+
+    Candidates are judged on the early-stopping slice (the calibration slice stays unseen by
+    every choice), by the mean precision at the red and at the red + yellow capacities.
+    """
+    timing = inputs.x_valid[_sample(len(inputs.x_valid), TIMED_ROWS, config.seed)]
+    y_stop = inputs.y_valid[stop]
+    capacities = (config.red_share, config.red_share + config.yellow_share)
+
+    def precision(raw: np.ndarray) -> float:
+        return float(np.mean([y_stop[metrics.top_mask(raw[stop], c)].mean() for c in capacities]))
+
+    def progress(c: Candidate) -> None:
+        log.info("shape %s: precision %.4f, %.3f ms", c.shape.label(), c.precision, c.explain_ms)
+
+    shapes = config.shapes if config.shape_search else (config.fixed_shape(),)
+    rows = None
+    if len(shapes) > 1 and len(inputs.y_train) > config.search_rows:
+        rows = np.sort(_sample(len(inputs.y_train), config.search_rows, config.seed))
+    result = search_shapes(
+        shapes,
+        lambda candidate: _boost(inputs, config, stop, candidate, rows),
+        precision,
+        timing,
+        config.explain_budget_ms,
+        DEFAULT_TABLE_CAP,
+        progress,
+    )
+    if rows is not None:  # the chosen shape again, on every training row, measured again
+        chosen = result.chosen
+        result.booster, result.raw_valid = _boost(inputs, config, stop, chosen.shape)
+        chosen.trees = result.booster.num_trees()
+        chosen.precision = precision(result.raw_valid)
+        chosen.explain_ms, _ = explain_ms(result.booster, timing, DEFAULT_TABLE_CAP)
+        chosen.fits = chosen.explain_ms <= config.explain_budget_ms
+    return result
+
+
+def _sample(n: int, size: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.choice(n, size=min(n, size), replace=False)
+
+
 def _boost(
-    inputs: _Inputs, config: TrainConfig, early_stopping: np.ndarray
+    inputs: _Inputs,
+    config: TrainConfig,
+    early_stopping: np.ndarray,
+    shape: Shape,
+    rows: np.ndarray | None = None,
 ) -> tuple[lgb.Booster, np.ndarray]:
-    """The booster early-stopped on the `early_stopping` rows of validation and cut at its
-    best iteration, and its raw scores of all the validation rows."""
+    """The booster of `shape` (on the training `rows`, default all) early-stopped on the
+    `early_stopping` rows of validation and cut at its best iteration, and its raw scores of
+    all the validation rows."""
     train_set = lgb.Dataset(
-        inputs.x_train,
-        inputs.y_train,
+        inputs.x_train if rows is None else inputs.x_train[rows],
+        inputs.y_train if rows is None else inputs.y_train[rows],
         feature_name=inputs.names,
         categorical_feature=inputs.categorical,
         free_raw_data=True,
@@ -341,7 +414,7 @@ def _boost(
     valid_set = lgb.Dataset(
         inputs.x_valid[early_stopping], inputs.y_valid[early_stopping], reference=train_set
     )
-    params = config.params()
+    params = config.params(shape)
     if config.imbalance == "sqrt":
         y = inputs.y_train
         params["scale_pos_weight"] = float(np.sqrt((len(y) - y.sum()) / y.sum()))

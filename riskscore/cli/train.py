@@ -125,6 +125,22 @@ MinValidPositivesOption = _from_config(
     int,
     min=0,
 )
+ExplainBudgetOption = _from_config(
+    TrainConfig,
+    "explain_budget_ms",
+    "Exact-SHAP time per declaration the model may cost, measured on this machine: the shape "
+    "search keeps the most precise shape within it",
+    float,
+    min=0.001,
+)
+FixedShapeOption = Annotated[
+    bool,
+    typer.Option(
+        "--fixed-shape",
+        help="Train the fixed shape (15 leaves, rate 0.1) instead of searching the most precise "
+        "shape within --explain-budget-ms.",
+    ),
+]
 SHARE = {"min": 0.0, "max": 1.0}
 RedShareOption = _from_config(TrainConfig, "red_share", "Share sent red", float, **SHARE)
 YellowShareOption = _from_config(
@@ -147,6 +163,8 @@ def train(
     random_share: RandomShareOption = None,
     train_stats: TrainStatsOption = None,
     imbalance: ImbalanceOption = None,
+    explain_budget_ms: ExplainBudgetOption = None,
+    fixed_shape: FixedShapeOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Train on the store out of time, log the run in MLflow and register the model."""
@@ -165,6 +183,8 @@ def train(
             random_share=random_share,
             train_stats=train_stats,
             imbalance=imbalance,
+            explain_budget_ms=explain_budget_ms,
+            shape_search=False if fixed_shape else None,
         )
     except ValueError as exc:
         raise fail(str(exc)) from None
@@ -186,6 +206,7 @@ def _print_trained(run: TrainingRun, as_json: bool) -> None:
                     "run_id": run.run_id,
                     "metrics": run.metrics,
                     "valid_window": run.valid_window,
+                    "shape": run.shape,
                     "seconds": round(run.seconds, 2),
                 }
             )
@@ -198,6 +219,8 @@ def _print_trained(run: TrainingRun, as_json: bool) -> None:
         )
     if run.valid_window:
         out.print(valid_window_line(run.valid_window), soft_wrap=True)
+    if run.shape:
+        out.print(f"model shape: {run.shape}", soft_wrap=True)
     out.print(_metrics_table("validation window (out of time)", {"model": run.metrics}))
 
 
