@@ -17,7 +17,7 @@ import pandas as pd
 
 from riskscore.features.pipeline import FeaturePipeline, RowsLike
 from riskscore.features.registry import Criterion, Feature
-from riskscore.models.treeshap import Explainer, build_explainer
+from riskscore.models.treeshap import Explainer, build_explainer, lightgbm_threads
 
 DEFAULT_TABLE_CAP = 512 * 2**20  # bytes of SHAP tables per model (Settings.shap_table_cap_mb)
 
@@ -139,13 +139,18 @@ class Calibrator:
         raw = np.asarray(raw, dtype="float64")
         if self.method == "isotonic-steps":
             return np.interp(raw, self.x, self.y)
-        knots = np.log(self.y / (1.0 - self.y))
+        knots = self._knots
         inside = np.interp(raw, self.x, knots)
         below = knots[0] + self.low_slope * (raw - self.x[0])
         above = knots[-1] + self.high_slope * (raw - self.x[-1])
         logit = np.where(raw < self.x[0], below, np.where(raw > self.x[-1], above, inside))
         logit = np.clip(logit, *self.LOGIT_BOUNDS)
         return 1.0 / (1.0 + np.exp(-logit))
+
+    @cached_property
+    def _knots(self) -> np.ndarray:
+        """The knots' log-odds: computed once, not on every scoring call."""
+        return np.log(self.y / (1.0 - self.y))
 
     @property
     def description(self) -> str:
@@ -183,11 +188,6 @@ class Channels:
             picked = random_draw(ids, salt) < self.random_share
             channel[picked & (channel == "green")] = "random"
         return channel
-
-
-def _threads(rows: int) -> int:
-    """One thread for small batches: waking an OpenMP team costs milliseconds, the trees do not."""
-    return 1 if rows < 2000 else 0
 
 
 def random_draw(ids: list[str], salt: str) -> np.ndarray:
@@ -264,7 +264,9 @@ class RiskModel:
         return self.encoder.encode(features, self.feature_names)
 
     def raw_score(self, matrix: np.ndarray) -> np.ndarray:
-        return self.booster.predict(matrix, raw_score=True, num_threads=_threads(len(matrix)))
+        return self.booster.predict(
+            matrix, raw_score=True, num_threads=lightgbm_threads(len(matrix))
+        )
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """Exact TreeSHAP values in log-odds, the last column the base (models.treeshap)."""
