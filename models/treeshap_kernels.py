@@ -124,11 +124,13 @@ def _explain_chunk(  # noqa: ANN202, PLR0913
     node_feature, node_threshold, node_flags, node_cat_start, node_cat_words, node_left,
     node_right, node_bit, cat_bits, leaf_depth, leaf_path_start, leaf_table_start,
     path_feature, path_coef, table, mask, leaf_mask, leaf_value, path_z, weights, poly,
+    tree_first, tree_last,
 ):  # fmt: skip  # noqa: ANN001
-    """Rows first..last-1, tree by tree. A mask bit per path feature says whether the row
-    follows the path on that feature (hot); a cold split clears it. At leaf l with mask A:
+    """Rows first..last-1, trees tree_first..tree_last-1, tree by tree. A mask bit per path
+    feature says whether the row follows the path on that feature (hot); a cold split clears
+    it. At leaf l with mask A:
     φ_j += (1-z_j)/z_j · T_l[A∖{j}] when j is hot, φ_j -= T_l[A] when it is not."""
-    for tree in range(len(tree_nodes)):
+    for tree in range(tree_first, tree_last):
         nodes = tree_nodes[tree]
         if nodes == 0:
             continue
@@ -188,9 +190,9 @@ def explain_serial(  # noqa: ANN201, PLR0913
     x, out, tree_node_start, tree_nodes, tree_leaf_start, tree_leaves, node_feature,
     node_threshold, node_flags, node_cat_start, node_cat_words, node_left, node_right, node_bit,
     cat_bits, leaf_depth, leaf_path_start, leaf_table_start, path_feature, path_coef, table,
-    leaf_value, path_z, weights, max_nodes, max_leaves,
+    leaf_value, path_z, weights, max_nodes, max_leaves, tree_first, tree_last,
 ):  # fmt: skip  # noqa: ANN001
-    """Every row on this thread."""
+    """Every row on this thread, trees tree_first..tree_last-1 (added into `out`)."""
     mask = np.empty(max_nodes, dtype=np.int64)
     leaf_mask = np.empty(max_leaves, dtype=np.int64)
     poly = np.empty(weights.shape[0] + 1)
@@ -201,7 +203,7 @@ def explain_serial(  # noqa: ANN201, PLR0913
             tree_leaves, node_feature, node_threshold, node_flags, node_cat_start,
             node_cat_words, node_left, node_right, node_bit, cat_bits, leaf_depth,
             leaf_path_start, leaf_table_start, path_feature, path_coef, table, mask,
-            leaf_mask, leaf_value, path_z, weights, poly,
+            leaf_mask, leaf_value, path_z, weights, poly, tree_first, tree_last,
         )  # fmt: skip
 
 
@@ -210,9 +212,9 @@ def explain_parallel(  # noqa: ANN201, PLR0913
     x, out, tree_node_start, tree_nodes, tree_leaf_start, tree_leaves, node_feature,
     node_threshold, node_flags, node_cat_start, node_cat_words, node_left, node_right, node_bit,
     cat_bits, leaf_depth, leaf_path_start, leaf_table_start, path_feature, path_coef, table,
-    leaf_value, path_z, weights, max_nodes, max_leaves,
+    leaf_value, path_z, weights, max_nodes, max_leaves, tree_first, tree_last,
 ):  # fmt: skip  # noqa: ANN001
-    """Chunks of rows spread over numba's threads."""
+    """Chunks of rows spread over numba's threads, trees tree_first..tree_last-1."""
     n = x.shape[0]
     chunks = (n + CHUNK - 1) // CHUNK
     for c in numba.prange(chunks):
@@ -225,5 +227,5 @@ def explain_parallel(  # noqa: ANN201, PLR0913
             tree_leaves, node_feature, node_threshold, node_flags, node_cat_start,
             node_cat_words, node_left, node_right, node_bit, cat_bits, leaf_depth,
             leaf_path_start, leaf_table_start, path_feature, path_coef, table, mask,
-            leaf_mask, leaf_value, path_z, weights, poly,
+            leaf_mask, leaf_value, path_z, weights, poly, tree_first, tree_last,
         )  # fmt: skip

@@ -308,3 +308,45 @@ def test_concurrent_calls_from_threads_give_the_same_values() -> None:
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         assert all(pool.map(one, range(60)))
+
+
+def test_few_rows_of_a_model_with_large_tables_split_over_cores(monkeypatch) -> None:  # noqa: ANN001
+    """Tables too large for the caches: single rows take the polynomials, each range of trees
+    on its own thread, and the sum is still pred_contrib's."""
+    from riskscore.models import treeshap
+
+    monkeypatch.setattr(treeshap, "CACHED_TABLE_BYTES", 1)
+    monkeypatch.setattr(treeshap, "SPLIT_LEAVES", 1)
+    monkeypatch.setattr(treeshap.os, "sched_getaffinity", lambda _pid: {0, 1, 2}, raising=False)
+    x, y = _data(14, 2000, 0.1, 40)
+    booster = lgb.train(
+        {"objective": "binary", "num_leaves": 31, "verbose": -1},
+        lgb.Dataset(x, y, categorical_feature=[4, 5]),
+        num_boost_round=40,
+    )
+    explainer = build_explainer(booster, cap_bytes=2**30)
+    assert len(explainer._ranges) == 3 and np.all(explainer._few_rows_tables == -1)
+    probe = _probe(x, 14)
+    expected = booster.predict(probe, pred_contrib=True)
+    for i in range(0, len(probe), 7):
+        got = explainer.contributions(probe[i : i + 1])
+        np.testing.assert_allclose(got[0], expected[i], rtol=0, atol=TOLERANCE)
+    # A batch still reads the tables, all trees in one call.
+    np.testing.assert_allclose(explainer.contributions(probe), expected, rtol=0, atol=TOLERANCE)
+
+
+@given(
+    leaves=st.lists(st.integers(0, 255), min_size=0, max_size=40),
+    parts=st.integers(1, 5),
+)
+def test_tree_ranges_cover_every_tree_once(leaves: list[int], parts: int) -> None:
+    from riskscore.models.treeshap import tree_ranges
+
+    ranges = tree_ranges(np.array(leaves, dtype=np.int32), parts)
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(leaves)
+    assert all(a < b for a, b in ranges) or not leaves
+    assert all(ranges[i][1] == ranges[i + 1][0] for i in range(len(ranges) - 1))
+    assert len(ranges) <= max(parts, 1)
+    if parts > 1 and len(ranges) == parts:
+        sums = [sum(leaves[a:b]) for a, b in ranges]
+        assert max(sums) <= sum(leaves) / parts + max(leaves)  # balanced to within one tree
