@@ -277,16 +277,23 @@ class RiskModel:
         yellow) or "none" of them."""
         features = self.features(declarations)
         matrix = self.matrix(features)
-        raw = self.raw_score(matrix)
+        contributions = None
+        if explain == "all" and len(matrix):
+            # The contributions add up to the raw score (to 1e-12): LightGBM's own prediction
+            # would only cost its time and evict the explainer's tables from the caches.
+            contributions = self.contributions(matrix)
+            raw = contributions.sum(axis=1)
+        else:
+            raw = self.raw_score(matrix)
         ids = [str(v) for v in declarations["id"]] if "id" in declarations else None
         channel = self.channels.assign(raw, ids, self.info.get("random_salt", ""))
         if explain == "all":
             rows = np.arange(len(raw))
         elif explain == "flagged":
             rows = np.flatnonzero(np.isin(channel, ("red", "yellow")))
+            contributions = self.contributions(matrix[rows]) if len(rows) else None
         else:
             rows = np.array([], dtype=int)
-        contributions = self.contributions(matrix[rows]) if len(rows) else None
         return Scored(
             features, raw, self.calibrator(raw), channel, contributions, rows if len(rows) else None
         )

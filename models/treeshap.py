@@ -126,7 +126,10 @@ class TableExplainer:
         x = np.ascontiguousarray(matrix, dtype=np.float64)
         f = self._flat
         if x.ndim != 2 or x.shape[1] != f.n_features:
-            raise ValueError(f"expected a matrix of {f.n_features} columns, got shape {x.shape}")
+            raise ValueError(
+                f"the model has {f.n_features} features: expected a matrix of {f.n_features} "
+                f"columns, got shape {x.shape}"
+            )
         out = np.zeros((x.shape[0], f.n_features + 1))
         if len(x) < SERIAL_ROWS:
             self._split(x, out)

@@ -33,9 +33,15 @@ def test_a_model_saved_by_an_earlier_release_loads_and_scores_the_same():
     np.testing.assert_allclose(scored.score, expected["score"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(scored.raw, expected["raw"], rtol=0, atol=1e-12)
     assert list(scored.channel.astype(str)) == list(expected["channel"])
-    # The explanations still add up to the raw score.
+    # With every row explained the raw score is the sum of the contributions, LightGBM is not
+    # called: the same raw scores, scores and channels as LightGBM's own prediction.
     assert scored.contributions is not None
-    np.testing.assert_allclose(scored.contributions.sum(axis=1), scored.raw, atol=1e-9)
+    plain = model.score(sample, explain="none")
+    lightgbm = model.raw_score(model.matrix(plain.features))
+    np.testing.assert_allclose(plain.raw, lightgbm, rtol=0, atol=0)
+    np.testing.assert_allclose(scored.raw, lightgbm, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(scored.score, plain.score, rtol=0, atol=1e-12)
+    assert list(scored.channel) == list(plain.channel)
 
 
 def test_the_registry_loader_takes_a_legacy_model():

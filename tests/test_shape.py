@@ -91,6 +91,9 @@ def test_nothing_fits_the_cheapest_is_kept_and_said(data):
     assert not any(c.fits for c in result.candidates)
     assert result.chosen.explain_ms == min(c.explain_ms for c in result.candidates)
     assert "no shape fits the budget" in result.note
+    # The first shape already cost more than twice the budget: the dearer one is not fitted.
+    assert [c.shape for c in result.candidates] == [SHAPES[0]] and result.skipped == [SHAPES[1]]
+    assert "1 dearer not fitted" in result.note
     rows = [c.to_dict() for c in result.candidates]
     assert {"num_leaves", "precision", "explain_ms", "table_mib", "trees", "chosen"} <= set(rows[0])
 
