@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import lightgbm as lgb
 import numpy as np
@@ -58,6 +58,7 @@ class ExplainerInfo:
     leaves: int
     max_path_features: int  # the largest number of distinct features on one root-to-leaf path
     table_depth: int = -1  # leaves with more path features have no table (their polynomial)
+    few_rows: str | None = None  # how calls of a few rows are explained (TableExplainer)
     note: str | None = None  # e.g. tables limited to fit the memory cap
     fallback_reason: str | None = None  # why the exact kernel is not used, when it is not
 
@@ -70,6 +71,7 @@ class ExplainerInfo:
             "leaves": self.leaves,
             "max_path_features": self.max_path_features,
             "table_depth": self.table_depth,
+            "few_rows": self.few_rows,
             "note": self.note,
             "fallback_reason": self.fallback_reason,
         }
@@ -120,6 +122,8 @@ class TableExplainer:
         # Few-row calls: the tables on one thread, or the polynomials on every core.
         self._few_rows_tables = table_start if cached else np.full_like(table_start, -1)
         self._ranges = tree_ranges(flat.tree_leaves, 1 if cached else split_parts(leaves))
+        threads = f"{len(self._ranges)} thread{'s' if len(self._ranges) > 1 else ''}"
+        self.info = replace(info, few_rows=f"{'tables' if cached else 'polynomials'}, {threads}")
 
     def contributions(self, matrix: np.ndarray) -> np.ndarray:
         """rows x (features + 1) SHAP values in log-odds, the base value last."""

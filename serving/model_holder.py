@@ -220,6 +220,11 @@ class ModelHolder:
             log.warning("%s: SHAP by pred_contrib: %s", self.name, info.fallback_reason)
         if info.note:
             log.warning("%s: SHAP tables limited: %s", self.name, info.note)
+        log.info(
+            "%s: SHAP by %s, %s trees, %.1f MiB of tables built in %.2f s; few rows: %s",
+            self.name, info.kind, info.trees, info.table_bytes / 2**20, info.build_seconds,
+            info.few_rows,
+        )  # fmt: skip
         example = model.info.get("example")
         if example:
             model.score({k: [v] for k, v in example.items()}, explain="all")

@@ -214,6 +214,12 @@ class ExplainerOut(BaseModel):
     table_depth: int = Field(
         description="Leaves with more path features are computed without a table (-1: none has)"
     )
+    few_rows: str | None = Field(
+        None,
+        description="How a call of a few declarations is explained: from the tables on one "
+        "thread when they fit the processor's caches, else from each leaf's polynomial with the "
+        "trees split over the cores",
+    )
     note: str | None = Field(description="E.g. tables limited by RISKSCORE_SHAP_TABLE_CAP_MB")
     fallback_reason: str | None = Field(
         description="Why LightGBM's pred_contrib explains this model instead of the exact kernel"

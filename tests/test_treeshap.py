@@ -326,6 +326,9 @@ def test_few_rows_of_a_model_with_large_tables_split_over_cores(monkeypatch) -> 
     )
     explainer = build_explainer(booster, cap_bytes=2**30)
     assert len(explainer._ranges) == 3 and np.all(explainer._few_rows_tables == -1)
+    assert explainer.info.few_rows == "polynomials, 3 threads"
+    monkeypatch.setattr(treeshap, "CACHED_TABLE_BYTES", 2**30)
+    assert build_explainer(booster, cap_bytes=2**30).info.few_rows == "tables, 1 thread"
     probe = _probe(x, 14)
     expected = booster.predict(probe, pred_contrib=True)
     for i in range(0, len(probe), 7):

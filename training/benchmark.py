@@ -170,8 +170,10 @@ def _run(
             "train_stats": base.train_stats,
             "imbalance": base.imbalance,
             "seeds": list(seeds),
-            "num_leaves": base.num_leaves,
-            "learning_rate": base.learning_rate,
+            "shape_search": base.shape_search,
+            "explain_budget_ms": base.explain_budget_ms,
+            # The shape each seed trained: searched within the budget, or the fixed one.
+            "shapes": [_shape_label(r) for r in results],
             "max_rounds": base.max_rounds,
         },
         run_id=None,
@@ -182,6 +184,14 @@ def _run(
         result.run_id = _log(result, first, store, history.label_counts, settings)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _shape_label(result: TrainResult) -> str:
+    shape = result.model.info.get("shape") or {}
+    return (
+        f"{shape.get('num_leaves')} leaves, rate {shape.get('learning_rate')}, "
+        f"{result.model.booster.num_trees()} trees, {shape.get('explain_ms', float('nan')):.2f} ms"
+    )
 
 
 def _log(

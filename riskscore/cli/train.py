@@ -417,13 +417,19 @@ def benchmark_kcs(
     seeds: Annotated[int, typer.Option(min=1, help="Runs with seeds seed, seed+1...")] = 1,
     train_stats: TrainStatsOption = None,
     imbalance: ImbalanceOption = None,
+    explain_budget_ms: ExplainBudgetOption = None,
     log: Annotated[bool, typer.Option(help="Log the run in MLflow (benchmark-kcs).")] = True,
     as_json: JsonOption = False,
 ) -> None:
     """Train on KCS train.csv, evaluate on valid.csv, print beside the published table."""
     from riskscore.training.benchmark import HEADLINE, run_kcs
 
-    config = _train_config(seed=seed, train_stats=train_stats, imbalance=imbalance)
+    config = _train_config(
+        seed=seed,
+        train_stats=train_stats,
+        imbalance=imbalance,
+        explain_budget_ms=explain_budget_ms,
+    )
     with clean_errors(), console.status("KCS benchmark"):
         result = run_kcs(
             data,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import httpx
@@ -242,6 +243,7 @@ def test_model_describes_what_is_served(api):
     explainer = body["explainer"]
     assert explainer["kind"] == "treeshap-tables" and explainer["fallback_reason"] is None
     assert explainer["table_bytes"] > 0 and explainer["trees"] > 0
+    assert re.fullmatch(r"(tables|polynomials), \d+ threads?", explainer["few_rows"])
     assert "random_salt" not in json.dumps(body) and "example" not in body["info"]
 
 
