@@ -203,16 +203,17 @@ def sentence(feature: Feature, value: object, declaration: Row, features: Row) -
 
 def top_reasons(
     contributions: np.ndarray,
-    registry: list[Feature],
+    registry: list[Feature] | Mapping[str, Feature],
     names: list[str],
     declaration: Row,
     features: Row,
     k: int = 5,
 ) -> list[Reason]:
-    """The k largest contributions by size, each with its criterion and sentence."""
+    """The k largest contributions by size, each with its criterion and sentence (`registry`:
+    the features, or a mapping of name -> feature built once for many rows)."""
     values = contributions[: len(names)]
     order = np.argsort(-np.abs(values), kind="stable")[:k]
-    by_name = {f.name: f for f in registry}
+    by_name = registry if isinstance(registry, Mapping) else {f.name: f for f in registry}
     reasons = []
     for j in order:
         name = names[j]
@@ -243,23 +244,35 @@ def explained_reasons(
     """
     if scored.contributions is None or scored.explained is None or k <= 0:
         return {}
-    registry, names, features = model.registry, model.feature_names, scored.features
-    rows = scored.explained
+    by_name = {f.name: f for f in model.registry}
+    names, rows = model.feature_names, scored.explained
+    # Row dicts from column lists: one conversion per column, not one lookup per cell.
+    features = _records(scored.features, rows)
     out = {}
-    for row, declaration, contributions in zip(
-        rows, _records(declarations, rows), scored.contributions, strict=True
+    for row, declaration, values, contributions in zip(
+        rows, _records(declarations, rows), features, scored.contributions, strict=True
     ):
-        values = {name: column[row] for name, column in features.items()}
-        out[int(row)] = top_reasons(contributions, registry, names, declaration, values, k)
+        out[int(row)] = top_reasons(contributions, by_name, names, declaration, values, k)
     return out
 
 
 def _records(
-    declarations: Mapping[str, Sequence] | pd.DataFrame, rows: Sequence[int]
+    columns: Mapping[str, Sequence] | pd.DataFrame, rows: Sequence[int]
 ) -> list[dict[str, object]]:
-    """The declarations at `rows` as field -> value, None for a missing value (never pd.NA,
-    whose truth value is an error: the sentences test fields with `if value`)."""
-    if isinstance(declarations, pd.DataFrame):
-        part = declarations.iloc[rows].astype(object)
-        return part.where(part.notna(), None).to_dict("records")
-    return [{name: values[row] for name, values in declarations.items()} for row in rows]
+    """The rows at `rows` as field -> value, None for a missing value (never pd.NA, whose
+    truth value is an error: the sentences test fields with `if value`)."""
+    names = list(columns)
+    picked = [_missing_as_none(columns[name], rows) for name in names]
+    return [dict(zip(names, values, strict=True)) for values in zip(*picked, strict=True)]
+
+
+def _missing_as_none(column: Sequence | pd.Series, rows: Sequence[int]) -> list[object]:
+    """The column's values at `rows`, None for a missing one."""
+    if isinstance(column, pd.Series):
+        part = column.iloc[rows]
+        return part.astype(object).where(part.notna(), None).tolist()
+    if isinstance(column, np.ndarray):
+        values = column[np.asarray(rows, dtype=np.intp)].tolist()
+    else:  # a plain sequence (the API's fields): taken as given, no dtype to coerce to
+        values = [column[row] for row in rows]
+    return [None if v is pd.NA else v for v in values]
