@@ -41,7 +41,8 @@ class TrainConfig:
     shape_search: bool = True
     shapes: tuple[Shape, ...] = SHAPES
     # One declaration scored with reasons over HTTP must stay within 2 ms at the median: the
-    # rest of a request (HTTP, features, sentences) takes about 1.5 ms (bench/RESULTS.md).
+    # rest of a request (HTTP, features, sentences) takes 1.2-1.7 ms on the 2-core hosts of
+    # bench/RESULTS.md.
     explain_budget_ms: float = 0.5
     # Candidates learn from at most this many training rows (a random sample); the chosen shape
     # is then fitted on all of them. Keeps the search within the training budget on 1M rows.
