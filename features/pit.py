@@ -21,6 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+# From this many queries a lookup goes through a hash index of the keys and an array of the
+# totals (one vectorised gather) instead of one dict lookup per query: the same numbers, about
+# ten times faster for a batch file, slower for the single declarations of the API.
+VECTOR_LOOKUP_ROWS = 1_000
 DAY_ORIGIN = 18_000  # 2019-04-14: keeps exp(l * day) small for half-lives of weeks or more
 KEY = "_key"
 DAY = "_day"
@@ -132,12 +136,22 @@ class Snapshot:
         totals = dict(zip(table.index, table.itertuples(index=False, name=None), strict=True))
         return cls(ref_day, half_life_days, names, totals, with_first_day, with_last_day)
 
+    def __getstate__(self) -> dict:
+        # The lookup index follows from `totals`: rebuilt where the model loads, never pickled.
+        state = dict(self.__dict__)
+        state.pop("_indexed", None)
+        return state
+
     def lookup(self, query_keys: list, query_days: np.ndarray) -> dict[str, np.ndarray]:
         """The same numbers `asof_sums` gives for queries on or after `ref_day`."""
         width = len(self.names) + self.with_first_day + self.with_last_day
-        missing = (0.0,) * len(self.names) + (np.nan,) * (width - len(self.names))
-        rows = np.array([self.totals.get(k, missing) for k in query_keys], dtype="float64")
-        rows = rows.reshape(len(query_keys), width)
+        if len(query_keys) >= VECTOR_LOOKUP_ROWS:
+            index, table = self._index()
+            rows = table[index.get_indexer(pd.Index(query_keys, dtype=object))]  # -1: missing
+        else:
+            missing = self._missing(width)
+            rows = np.array([self.totals.get(k, missing) for k in query_keys], dtype="float64")
+            rows = rows.reshape(len(query_keys), width)
         rate = decay_rate(self.half_life_days)
         age = np.exp(-rate * (query_days - self.ref_day)) if rate else 1.0
         out = {name: rows[:, i] * age for i, name in enumerate(self.names)}
@@ -148,3 +162,18 @@ class Snapshot:
         if self.with_last_day:
             out["last_day"] = rows[:, col]
         return out
+
+    def _missing(self, width: int) -> tuple[float, ...]:
+        """A key never seen: no events, and no first or last day."""
+        return (0.0,) * len(self.names) + (np.nan,) * (width - len(self.names))
+
+    def _index(self) -> tuple[pd.Index, np.ndarray]:
+        """The keys as a hash index, and their totals as rows of an array whose last row is the
+        missing key's (so position -1, get_indexer's "not found", reads it). Built on first use."""
+        indexed = self.__dict__.get("_indexed")
+        if indexed is None:
+            width = len(self.names) + self.with_first_day + self.with_last_day
+            table = np.array([*self.totals.values(), self._missing(width)], dtype="float64")
+            index = pd.Index(list(self.totals), dtype=object)
+            indexed = self.__dict__["_indexed"] = (index, table.reshape(-1, width))
+        return indexed

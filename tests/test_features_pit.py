@@ -61,6 +61,34 @@ def test_snapshot_gives_the_asof_values_after_its_reference_day():
     np.testing.assert_allclose(got["v"], expected["v"], rtol=1e-12)
 
 
+def test_a_batch_lookup_through_the_index_equals_the_dict_lookup(monkeypatch):
+    """Large batches gather from an index of the keys; they must read exactly what the
+    per-key lookup of single declarations reads, first and last days and unseen keys included,
+    and the index must not travel with a pickled model."""
+    import pickle
+
+    rng = np.random.default_rng(9)
+    keys = pd.Series(rng.choice([f"T{i}" for i in range(50)], 2000), dtype="string")
+    days = rng.integers(19_000, 19_100, 2000)
+    values = {"n": np.ones(2000), "pos": rng.integers(0, 2, 2000).astype(float)}
+    snap = pit.Snapshot.build(
+        keys, days, values, ref_day=19_100, half_life_days=30.0, with_first_day=True,
+        with_last_day=True,
+    )  # fmt: skip
+    queries = [*rng.choice([f"T{i}" for i in range(60)], 3000).tolist(), None, "T1", "zz"]
+    q_days = rng.integers(19_100, 19_300, len(queries))
+    monkeypatch.setattr(pit, "VECTOR_LOOKUP_ROWS", 10**9)
+    one_by_one = snap.lookup(queries, q_days)
+    monkeypatch.setattr(pit, "VECTOR_LOOKUP_ROWS", 1)
+    gathered = snap.lookup(queries, q_days)
+    assert set(gathered) == {"n", "pos", "first_day", "last_day"}
+    for name, column in one_by_one.items():
+        np.testing.assert_array_equal(gathered[name], column)
+    assert np.isnan(gathered["first_day"][-1]) and gathered["n"][-3] == 0.0  # "zz", None
+    assert "_indexed" in snap.__dict__
+    assert "_indexed" not in pickle.loads(pickle.dumps(snap)).__dict__
+
+
 def _mutate_after(frame: pd.DataFrame, cutoff: pd.Timestamp, seed: int) -> pd.DataFrame:
     """Change every record dated on or after the cutoff, delete some, add new ones."""
     rng = np.random.default_rng(seed)
