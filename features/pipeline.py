@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -270,7 +271,10 @@ class Context:
         since = self.rows["day"] - self.stats[stat][which]
         return np.where(np.isnan(since), default, since)
 
+    @cached_property
     def prior_rate(self) -> np.ndarray:
+        """Share of positive outcomes of all earlier declarations (once per batch: every hit
+        rate is pulled toward it)."""
         out = self.stats["all_out"]
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = out["pos"] / out["n"]
@@ -280,7 +284,7 @@ class Context:
         """Smoothed share of positive outcomes of the row's group, pulled toward the average."""
         out = self.stats[stat]
         m = self.config.smoothing
-        return (out["pos"] + m * self.prior_rate()) / (out["n"] + m)
+        return (out["pos"] + m * self.prior_rate) / (out["n"] + m)
 
     def seizure_lift(self, cell: str) -> np.ndarray:
         """Seizures per declaration in the row's cell over the same ratio for all cells."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -252,6 +253,7 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 
+@lru_cache(maxsize=4096)  # asked for on every scoring call; a Feature is immutable
 def extra_feature(column: str, categorical: bool) -> Feature:
     """The registry entry of a member-specific column (x_*) found in the data."""
     label = column.removeprefix("x_").replace("_", " ")
