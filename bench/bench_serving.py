@@ -256,13 +256,7 @@ def main() -> None:
         latency(port, headers, single, 200)  # warm-up
         seconds = latency(port, headers, single, 2000) * 1000
         model = json.loads(get(port, "/v1/model", headers))
-        ours_rps = wrk(
-            port,
-            "/v1/score",
-            score_only,
-            {"X-API-Key": key, "Content-Type": "application/json"},
-            args.seconds,
-        )
+        ours_rps = wrk(port, "/v1/score", score_only, headers, args.seconds)
         batch_s, batch_n, batch_explained = batch(port, key, work, 100_000, args.data)
     finally:
         stop(ours)
