@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.store.artifact.utils.models import _parse_model_id_if_present
 from mlflow.tracking import MlflowClient
 
+from riskscore.models import state
 from riskscore.models.risk_model import RiskModel
 from riskscore.redact import redact
 from riskscore.settings import Settings
@@ -174,8 +175,24 @@ def version_for_alias(name: str, alias: str) -> str:
     Raises NoVersionError when the registry answers that there is none; any other failure (an
     unreachable tracking server) propagates, so a caller can tell the two apart.
     """
+    return alias_target(name, alias).version
+
+
+@dataclass(frozen=True)
+class Target:
+    """The version an alias points at, its run and its tags (one registry call)."""
+
+    version: str
+    run_id: str | None
+    tags: dict[str, str]
+
+
+def alias_target(name: str, alias: str) -> Target:
+    """The version an alias points at, with its run and tags (which name its published feature
+    state). Raises as `version_for_alias` does."""
     try:
-        return str(MlflowClient().get_model_version_by_alias(name, alias).version)
+        found = MlflowClient().get_model_version_by_alias(name, alias)
+        return Target(str(found.version), found.run_id or None, dict(found.tags or {}))
     except MlflowException as exc:
         if exc.error_code in _NOT_FOUND:
             raise NoVersionError(
@@ -308,9 +325,15 @@ def _headline(client: MlflowClient, run_id: str | None) -> dict[str, float]:
 # Models and run artifacts.
 
 
-def load_model(uri: str) -> RiskModel:
+def load_model(uri: str, published_state: bool = False) -> RiskModel:
     """The RiskModel behind an MLflow model URI (models:/name@alias, models:/name/3, runs:/...,
-    or a local model folder)."""
+    or a local model folder).
+
+    With `published_state`, a registered version scores with the feature state `riskscore
+    refresh` last published for it (models.state), as serving does; without, with the state
+    training left (what evaluation and retraining judge the model on). Raises
+    ModelNotFoundError, and StateError for a published state that cannot be used.
+    """
     try:
         pyfunc = mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as exc:
@@ -318,7 +341,22 @@ def load_model(uri: str) -> RiskModel:
     model = getattr(pyfunc.unwrap_python_model(), "model", None)
     if not isinstance(model, RiskModel):
         raise ModelNotFoundError(f"{redact(uri)} is not a riskscore model")
+    if published_state and uri.startswith("models:/"):
+        found = _model_version(uri)
+        model = state.load_published(model, found.run_id, dict(found.tags or {}))
     return model
+
+
+def _model_version(uri: str):  # noqa: ANN202 - an MLflow ModelVersion
+    """The registered version behind models:/name@alias or models:/name/3."""
+    path = uri.removeprefix("models:/")
+    client = MlflowClient()
+    try:
+        if "@" in path:
+            return client.get_model_version_by_alias(*path.split("@", 1))
+        return client.get_model_version(*path.split("/", 1))
+    except (MlflowException, ValueError, TypeError) as exc:
+        raise ModelNotFoundError(f"cannot resolve {redact(uri)}: {_first_line(exc)}") from None
 
 
 def version_run_id(name: str, version: str) -> str | None:

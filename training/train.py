@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 
 import lightgbm as lgb
 import numpy as np
@@ -461,6 +462,7 @@ def _info(split: Split, inputs: _Inputs, config: TrainConfig, calibrate: np.ndar
             "calibration_positives": int(y[calibrate].sum()),
         },
         "config": _jsonable(asdict(config)),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "random_salt": secrets.token_hex(16),
         # Serving scores this before it accepts the model: a model that cannot is refused.
         "example": declaration_records(split.valid.head(1))[0],
