@@ -52,6 +52,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.state = Gauge(
+            "riskscore_feature_state",
+            "The feature state being served (value 1 on its labels)",
+            ["version", "as_of"],
+            registry=self.registry,
+        )
+        self.state_age = Gauge(
+            "riskscore_feature_state_age_seconds",
+            "Seconds since the served feature state was computed (alert when stale)",
+            registry=self.registry,
+        )
+
     def scored(self, scores: list[float], channels: list[str]) -> None:
         for value in scores:
             self.scores.observe(value)
@@ -61,6 +73,11 @@ class Metrics:
     def serving(self, name: str, version: str, alias: str, source: str) -> None:
         self.model.clear()
         self.model.labels(name, version, alias, source).set(1)
+
+    def serving_state(self, version: str, as_of: str | None, age_seconds: float | None) -> None:
+        self.state.clear()
+        self.state.labels(version, as_of or "").set(1)
+        self.state_age.set(float("nan") if age_seconds is None else age_seconds)
 
 
 class RequestLimitAndMetrics:

@@ -22,10 +22,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 from riskscore.files import PRIVATE, atomic_write
-from riskscore.models import registry
+from riskscore.models import registry, state
 from riskscore.models.risk_model import RiskModel
 from riskscore.redact import redact
 from riskscore.settings import Settings
@@ -51,6 +52,18 @@ class Loaded:
     source: str  # "registry" or "cache"
     loaded_at: str
 
+    @cached_property  # read on every answer: computed once per swap
+    def ref(self) -> dict[str, str | None]:
+        """Which model and feature state answer: name, version, alias, state version and date."""
+        used = state.state_of(self.model)
+        return {
+            "name": self.name,
+            "version": self.version,
+            "alias": self.alias,
+            "state_version": used.version,
+            "state_as_of": used.as_of,
+        }
+
 
 @dataclass
 class Status:
@@ -60,6 +73,7 @@ class Status:
     cache_error: str | None = None  # why the local cache was refused (or could not be written)
     refused_versions: dict[str, str] = field(default_factory=dict)
     retry_after: dict[str, float] = field(default_factory=dict)  # monotonic time, by version
+    refused: dict[str, str] = field(default_factory=dict)  # feature state version -> why
 
 
 def _now() -> str:
@@ -225,6 +239,10 @@ class ModelHolder:
             self.name, info.kind, info.trees, info.table_bytes / 2**20, info.build_seconds,
             info.few_rows,
         )  # fmt: skip
+        self._score_example(model)
+
+    @staticmethod
+    def _score_example(model: RiskModel) -> None:
         example = model.info.get("example")
         if example:
             model.score({k: [v] for k, v in example.items()}, explain="all")
@@ -303,11 +321,15 @@ class ModelHolder:
         the client raised when the registry cannot be reached.
         """
         self.status.last_check = _now()
-        version = registry.version_for_alias(self.name, self.alias)
+        target = registry.alias_target(self.name, self.alias)
+        version = target.version
         self.status.registry_reachable = True
         current = self.current
         if current is not None and current.version == version and current.source == "registry":
-            self.status.last_error = None  # the alias is back on what we serve: nothing is wrong
+            if self._state_refreshed(current, target):
+                return True
+            if self.status.last_error and not self.status.last_error.startswith("state "):
+                self.status.last_error = None  # the alias is back on what we serve
             return False
         if self._still_refused(version):
             reason = self.status.refused_versions[version]
@@ -323,15 +345,60 @@ class ModelHolder:
         except Exception as exc:  # noqa: BLE001 - a bad artifact must never replace a good model
             self._refuse(version, exc, retry=False)
             return False
-        loaded = Loaded(model, self.name, version, self.alias, "registry", _now())
+        self.status.last_error = None
+        model = self._with_published_state(model, target)
+        self._swap(Loaded(model, self.name, version, self.alias, "registry", _now()))
+        log.info(
+            "serving %s version %s (%s), feature state %s",
+            self.name, version, self.alias, state.state_of(model).version,
+        )  # fmt: skip
+        return True
+
+    def _swap(self, loaded: Loaded) -> None:
         # Cached before it serves: pickling a model that requests are using can meet a dict
         # they are filling (e.g. the lazily computed base value) and fail.
         self._save_cache(loaded)
         with self._swap_lock:
             self.current = loaded  # one reference assignment: requests see old or new, whole
-        self.status.last_error = None
-        log.info("serving %s version %s (%s)", self.name, version, self.alias)
+
+    # -- feature state ------------------------------------------------------------------------
+
+    def _state_refreshed(self, current: Loaded, target: registry.Target) -> bool:
+        """Swap in the feature state `riskscore refresh` published for the served version, if
+        it is new; True when it was swapped in."""
+        ref = state.published(target.tags)
+        served = state.state_of(current.model)
+        if ref is None or ref.version == served.version or ref.version in self.status.refused:
+            return False
+        model = self._with_published_state(current.model, target)
+        if model is current.model:
+            return False
+        self._swap(Loaded(model, self.name, current.version, self.alias, "registry", _now()))
+        log.info(
+            "serving %s version %s with feature state %s (records before %s)",
+            self.name, current.version, ref.version, ref.as_of,
+        )  # fmt: skip
         return True
+
+    def _with_published_state(self, model: RiskModel, target: registry.Target) -> RiskModel:
+        """`model` with its version's published state; `model` itself when none is published
+        or the published one fails (fetch, checksum, or scoring the example): a state that
+        fails is refused and never tried again, and the state served stays as it was."""
+        ref = state.published(target.tags)
+        if ref is None or ref.version in self.status.refused or not target.run_id:
+            return model
+        try:
+            refreshed = state.with_state(model, state.fetch(target.run_id, ref), ref)
+            self._score_example(refreshed)
+        except Exception as exc:  # noqa: BLE001 - a bad state must never replace a good one
+            reason = _clip(f"state {ref.version} refused: {type(exc).__name__}: {exc}")
+            self.status.refused[ref.version] = reason
+            self.status.last_error = reason
+            log.error("%s: %s", self.name, reason)
+            return model
+        if self.status.last_error and self.status.last_error.startswith("state "):
+            self.status.last_error = None
+        return refreshed
 
     def _still_refused(self, version: str) -> bool:
         """Whether `version` was refused and is not due for another try."""

@@ -143,6 +143,10 @@ class ModelRef(BaseModel):
     name: str
     version: str
     alias: str
+    state_version: str = Field(
+        description="The feature state scored with: a `riskscore refresh` stamp, or 'trained'"
+    )
+    state_as_of: str | None = Field(description="The state holds the records dated before this")
 
 
 class ScoreResponse(BaseModel):
@@ -235,6 +239,8 @@ class ModelResponse(ModelRef):
         None, description="Why the local model cache could not be written (or was refused)"
     )
     info: dict[str, Any] = Field(description="Training window, sizes, metrics, configuration")
+    state_created_at: str | None = Field(description="When the feature state was computed")
+    state_age_seconds: float | None = Field(description="Seconds since then")
     thresholds: Thresholds
     explainer: ExplainerOut = Field(description="How the reasons' SHAP values are computed")
     features: list[FeatureOut]

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from riskscore.models.state import state_of
 from riskscore.serving.deps import ServicesDep
 from riskscore.serving.routes.responses import JSONAnswer, model_ref
 from riskscore.serving.schemas import HealthResponse, ReadyResponse
@@ -47,4 +48,6 @@ def prometheus(services: ServicesDep) -> PlainTextResponse:
     metrics = services.metrics
     if loaded is not None:
         metrics.serving(loaded.name, loaded.version, loaded.alias, loaded.source)
+        used = state_of(loaded.model)
+        metrics.serving_state(used.version, used.as_of, used.age_seconds())
     return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 
+from riskscore.models.state import state_of
 from riskscore.reports.build import logged_report
 from riskscore.serving.deps import Key, ServedModel, ServicesDep
 from riskscore.serving.routes.responses import KEY_ERRORS, MODEL_ERRORS, model_ref
@@ -30,6 +31,7 @@ def model_info(key: Key, loaded: ServedModel, services: ServicesDep) -> ModelRes
     model = loaded.model
     status = services.holder.status
     channels = model.channels
+    used = state_of(model)
     return ModelResponse(
         **model_ref(loaded),
         source=loaded.source,
@@ -38,6 +40,8 @@ def model_info(key: Key, loaded: ServedModel, services: ServicesDep) -> ModelRes
         last_error=status.last_error,
         cache_error=status.cache_error,
         info={k: v for k, v in model.info.items() if k not in ("random_salt", "example")},
+        state_created_at=used.created_at,
+        state_age_seconds=used.age_seconds(),
         thresholds=Thresholds(
             red_share=channels.red_share,
             yellow_share=channels.yellow_share,

@@ -28,6 +28,6 @@ class JSONAnswer(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def model_ref(loaded: Loaded) -> dict[str, str]:
-    """Which model answered: name, version and alias."""
-    return {"name": loaded.name, "version": loaded.version, "alias": loaded.alias}
+def model_ref(loaded: Loaded) -> dict[str, str | None]:
+    """Which model answered: name, version and alias, and the feature state it scored with."""
+    return loaded.ref

@@ -193,7 +193,11 @@ def _record(
             "route": route,
             "member": key.member,
             "key_id": key.key_id,
-            "model": {"name": loaded.name, "version": loaded.version},
+            "model": {
+                "name": loaded.name,
+                "version": loaded.version,
+                "state_version": loaded.ref["state_version"],
+            },
             "declarations": [
                 {"id": r["id"], "score": r["score"], "channel": r["channel"]} for r in results
             ],

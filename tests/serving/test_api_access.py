@@ -173,7 +173,12 @@ def test_scoring_is_audited_without_secrets(api, server, world):
     assert entry["key_id"] == world.key_ids[MEMBER]
     assert entry["route"] == "/v1/score"
     assert entry["time"].startswith("20")
-    assert entry["model"] == {"name": body["model"]["name"], "version": body["model"]["version"]}
+    served = body["model"]
+    assert entry["model"] == {
+        "name": served["name"],
+        "version": served["version"],
+        "state_version": served["state_version"],
+    }
     assert entry["declarations"] == [
         {"id": r["id"], "score": r["score"], "channel": r["channel"]} for r in body["results"]
     ]
