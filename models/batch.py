@@ -17,6 +17,7 @@ from riskscore.features.errors import BadInputError
 from riskscore.features.intake import read_checked
 from riskscore.models.reasons import explained_reasons
 from riskscore.models.risk_model import RiskModel
+from riskscore.models.state import state_of
 
 OUTPUTS = (".csv", ".parquet")
 REASONS = 3
@@ -36,6 +37,8 @@ class BatchReport:
     quarantine_file: str | None
     channels: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    model_version: str | None = None
+    state: dict = field(default_factory=dict)  # the feature state scored with (models.state)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -52,9 +55,10 @@ def score_file(
     out: Path,
     mapping: Path | None = None,
     sheet: str | None = None,
+    version: str | None = None,
 ) -> BatchReport:
     """Score every valid row of `path` and write id, score, raw_score, channel and top reasons
-    to `out`.
+    to `out`, with the model `version` and the feature state that scored each row.
 
     The contract is the clearance one (declarations without an outcome), or the one the
     mapping names. Raises BadInputError for an unusable file, mapping or output name.
@@ -70,6 +74,10 @@ def score_file(
         checked.write_quarantine(quarantine_file)
 
     table = score_frame(model, checked.accepted.reset_index(drop=True))
+    used = state_of(model)
+    table["model_version"] = version
+    table["state_version"] = used.version
+    table["state_as_of"] = used.as_of
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
         table.to_csv(out, index=False)
@@ -84,6 +92,8 @@ def score_file(
         quarantine_file=str(quarantine_file) if quarantine_file else None,
         channels={k: int(v) for k, v in table["channel"].value_counts().items()},
         seconds=round(time.perf_counter() - started, 3),
+        model_version=version,
+        state={"version": used.version, "as_of": used.as_of},
     )
 
 

@@ -93,7 +93,7 @@ def explain(
     registry.configure(current)
     try:
         with console.status(f"loading {uri}"):
-            risk_model = registry.load_model(uri)
+            risk_model = registry.load_model(uri, published_state=True)
         with console.status(f"explaining {declaration_id}"):
             case = explain_file(risk_model, input_file, declaration_id, png, top or current.top_k)
     except (registry.ModelNotFoundError, CaseFileError, BadInputError) as exc:

@@ -498,16 +498,20 @@ def score(
     with clean_errors():
         registry.configure(current)
         with console.status(f"loading {shown}"):
-            risk_model = registry.load_model(uri)
+            risk_model = registry.load_model(uri, published_state=True)
+            version = registry.resolve(uri).version
         with console.status(f"scoring {input_file.name}"):
-            report = score_file(risk_model, input_file, out_file, mapping=mapping, sheet=sheet)
+            report = score_file(
+                risk_model, input_file, out_file, mapping=mapping, sheet=sheet, version=version
+            )
     if as_json:
         out.print_json(json.dumps(report.to_dict()))
         return
     channels = ", ".join(f"{k} {v}" for k, v in sorted(report.channels.items()))
     out.print(
         f"scored {report.rows_scored} of {report.rows_in} rows with {shown} -> {report.out_file} "
-        f"({channels or 'none'}; {report.seconds:.1f} s)"
+        f"({channels or 'none'}; {report.seconds:.1f} s; feature state "
+        f"{report.state['version']}, records before {report.state['as_of']})"
     )
     if report.rows_quarantined:
         out.print(
@@ -534,12 +538,51 @@ HELP = {
 }
 
 
+def refresh(
+    store: StoreOption = None,
+    model_alias: Annotated[
+        str | None,
+        typer.Option("--model-alias", help="Alias of the model to refresh (default: champion)."),
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="State of the records dated before this day (default: all records).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute the served model's feature state from the store and publish it (no retraining):
+    the server uses it within RISKSCORE_RELOAD_SECONDS, `riskscore score` at once."""
+    from riskscore.training.refresh import refresh as run_refresh
+
+    current = settings()
+    path = store_dir(store, current)
+    with clean_errors(), console.status(f"refreshing the feature state from {path}"):
+        result = run_refresh(path, current, alias=model_alias, as_of=as_of)
+    if as_json:
+        out.print_json(json.dumps(result.to_dict()))
+        return
+    published, previous = result.state, result.previous
+    records = result.records
+    out.print(
+        f"published feature state [bold]{published.version}[/] of {result.name} version "
+        f"{result.version} ({result.alias}): {records['declarations']} declarations and "
+        f"{records['seizures']} seizures dated before {published.as_of} "
+        f"({result.seconds['total']:.1f} s; it was {previous.version}, records before "
+        f"{previous.as_of})"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the training verbs to the `riskscore` app."""
     app.command("train", help=HELP["train"])(train)
     app.command("evaluate")(evaluate)
     app.command("retrain", help=HELP["retrain"])(retrain)
     app.command("score", help=HELP["score"])(score)
+    app.command("refresh")(refresh)
     models_app = typer.Typer(help="The model registry.", no_args_is_help=True)
     models_app.command("list")(models_list)
     app.add_typer(models_app, name="models")
