@@ -1,0 +1,132 @@
+"""Benchmark: `riskscore refresh` against `riskscore train` on the same store (1M shipments).
+
+    .venv/bin/python bench/bench_refresh.py [--declarations 1000000] [--cache /tmp/bench-train]
+
+Reuses bench_training's demo store (made once into --cache), copies it, trains and registers a
+model into a fresh embedded MLflow store, then times two refreshes: one with nothing new, and one
+after ingesting 40 seizures of a heading x origin that had none (the live-intelligence case).
+The baseline is the training run; the budget (issue 12) is refresh <= 1/3 of train. Prints the
+stages of each refresh, a Markdown table for bench/RESULTS.md, and the figures as the last JSON
+line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_training import _cpu_model, _peak_rss_mb, prepare  # noqa: E402
+
+from riskscore.features.dataset import load_history  # noqa: E402
+from riskscore.features.ingest import ingest  # noqa: E402
+from riskscore.features.store import Store  # noqa: E402
+from riskscore.models import registry  # noqa: E402
+from riskscore.models.batch import score_frame  # noqa: E402
+from riskscore.settings import Settings  # noqa: E402
+from riskscore.training.job import run_training  # noqa: E402
+from riskscore.training.refresh import refresh  # noqa: E402
+
+BUDGET_SHARE = 1 / 3
+SEIZURES = 40
+
+
+def new_cell_seizures(store: Path, out: Path) -> pd.DataFrame:
+    """40 seizures of the busiest recent heading x origin without any; its recent rows."""
+    history = load_history(Store(store))
+    declarations, seizures = history.declarations, history.seizures
+    recent = declarations[declarations["date"] > declarations["date"].max() - pd.Timedelta(days=30)]
+    cell = recent["hs_code"].str[:4] + "|" + recent["origin_country"]
+    seized = set((seizures["hs_code"].str[:4] + "|" + seizures["origin_country"]).dropna())
+    busiest = cell[~cell.isin(seized)].value_counts().index[0]
+    rows = recent[cell == busiest]
+    rng = np.random.default_rng(0)
+    last = rows["date"].max()
+    pd.DataFrame(
+        {
+            "id": [f"BENCH-SZ-{i:03d}" for i in range(SEIZURES)],
+            "date": [(last - pd.Timedelta(days=int(k))).date() for k in rng.integers(0, 30, 40)],
+            "reporting_country": "FR",
+            "commodity_category": "drugs",
+            "hs_code": rows["hs_code"].iloc[0],
+            "origin_country": rows["origin_country"].iloc[0],
+            "departure_country": rows["departure_country"].mode().iloc[0],
+            "transport_mode": rows["transport_mode"].mode().iloc[0],
+        }
+    ).to_csv(out, index=False)
+    return rows.drop(columns=["label", "label_source", "link_method"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--declarations", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "bench-train")
+    args = parser.parse_args()
+
+    source = prepare(args.cache, args.declarations, args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        store = root / "store"
+        shutil.copytree(source, store)
+        settings = Settings(
+            store_dir=store, mlruns_dir=root / "mlruns", state_dir=root / "var", _env_file=None
+        )
+        started = time.perf_counter()
+        run_training(store, settings)
+        train_seconds = time.perf_counter() - started
+        print(f"train: {train_seconds:.1f} s")
+
+        unchanged = refresh(store, settings)
+        print(f"refresh, nothing new: {unchanged.seconds}")
+        rows = new_cell_seizures(store, root / "new.csv")
+        before = registry.load_model("models:/customs-risk@champion", published_state=True)
+        score_before = score_frame(before, rows.reset_index(drop=True))["score"].mean()
+        started = time.perf_counter()
+        ingest("seizures", root / "new.csv", store)
+        ingest_seconds = time.perf_counter() - started
+        fresh = refresh(store, settings)
+        print(f"refresh, 40 new seizures: {fresh.seconds}")
+        after = registry.load_model("models:/customs-risk@champion", published_state=True)
+        score_after = score_frame(after, rows.reset_index(drop=True))["score"].mean()
+
+    figures = {
+        "declarations": args.declarations,
+        "train_seconds": round(train_seconds, 1),
+        "refresh_seconds": fresh.seconds["total"],
+        "refresh_unchanged_seconds": unchanged.seconds["total"],
+        "refresh_over_train": round(fresh.seconds["total"] / train_seconds, 3),
+        "budget_share": round(BUDGET_SHARE, 3),
+        "ingest_40_seizures_seconds": round(ingest_seconds, 2),
+        "cell_rows": len(rows),
+        "cell_score_before": round(float(score_before), 4),
+        "cell_score_after": round(float(score_after), 4),
+        "stages": fresh.seconds,
+        "peak_rss_mb": round(_peak_rss_mb()),
+    }
+    print(f"\n### {dt.date.today()}: refresh vs train, {args.declarations:,} demo shipments")
+    print(f"{_cpu_model()}, {platform.python_version()}\n")
+    print("| step | seconds | vs train |\n|---|---|---|")
+    print(f"| train (baseline) | {train_seconds:.1f} | 1.00 |")
+    for name, value in (("refresh, nothing new", unchanged.seconds["total"]),
+                        ("refresh, 40 new seizures", fresh.seconds["total"])):  # fmt: skip
+        print(f"| {name} | {value:.1f} | {value / train_seconds:.2f} |")
+    print(
+        f"\nstages: {fresh.seconds}; the new cell ({len(rows)} declarations in 30 days) scored "
+        f"{score_before:.4f} before and {score_after:.4f} after the refresh"
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
