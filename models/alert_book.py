@@ -1,0 +1,476 @@
+"""The alert book: analysts' alerts, watch lists and the declarations alerts selected (SQLite).
+
+Every add, change and expiry of an alert, and every save of a watch list, is kept in a history
+with who did it and when, and moves `revision()` on, so a server polls one integer and rebuilds
+its `Matcher` only when it moved. The database (WAL, 0600 like its -wal and -shm files) may be
+written by a CLI while a server reads it; writes take SQLite's write lock (BEGIN IMMEDIATE) and
+wait for another writer up to `timeout`. A write the disk refuses raises StorageError naming the
+file, after the whole change was rolled back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from riskscore.files import PRIVATE, StorageError, make_private
+from riskscore.models.alerts import (
+    Alert,
+    AlertError,
+    WatchList,
+    check_list_name,
+    check_watchlists,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    number INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    criteria TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    message TEXT NOT NULL,
+    author TEXT NOT NULL,
+    valid_from TEXT,
+    valid_until TEXT,
+    created_at TEXT NOT NULL,
+    expired_at TEXT
+);
+CREATE TABLE IF NOT EXISTS alert_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    who TEXT NOT NULL,
+    at TEXT NOT NULL,
+    alert TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS watchlists (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    entries TEXT NOT NULL,
+    author TEXT NOT NULL,
+    loaded_at TEXT NOT NULL,
+    source_file TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS watchlist_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    who TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    source_file TEXT NOT NULL,
+    entries TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS selections (
+    alert_id TEXT NOT NULL,
+    declaration_id TEXT NOT NULL,
+    member TEXT NOT NULL,
+    declaration_date TEXT,
+    channel TEXT,
+    model_version TEXT,
+    scored_at TEXT NOT NULL,
+    PRIMARY KEY (alert_id, member, declaration_id)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+_ALERT_FIELDS = (
+    "id", "criteria", "channel", "message", "author",
+    "valid_from", "valid_until", "created_at", "expired_at",
+)  # fmt: skip
+_ALERT_COLUMNS = ", ".join(_ALERT_FIELDS)
+SELECTION_COLUMNS = (
+    "alert_id",
+    "declaration_id",
+    "member",
+    "declaration_date",
+    "channel",
+    "model_version",
+    "scored_at",
+)
+CHANGEABLE = ("message", "channel", "valid_until")
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _stamp(when: datetime | str | None) -> str:
+    if when is None:
+        return _now()
+    return when.isoformat(timespec="seconds") if isinstance(when, datetime) else str(when)
+
+
+def _alert(row: tuple) -> Alert:
+    criteria = {k: tuple(v) for k, v in json.loads(row[1]).items()}
+    return Alert(row[0], criteria, *row[2:])
+
+
+class AlertBook:
+    """Alerts, watch lists, their history and the selections, in one SQLite file.
+
+    One connection per book, serialised by a lock: a book may be shared by threads. Two books
+    (two processes) on one file see each other's committed changes.
+    """
+
+    def __init__(self, path: Path | str, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._open: sqlite3.Connection | None = self._connect()
+        with self._lock, self._transaction("create the alert book in", "nothing was changed"):
+            # One statement at a time: executescript() would commit the transaction first.
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                self._db.execute(statement)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The connection, opened again after a failure that had to discard it."""
+        if self._open is None:
+            self._open = self._connect()
+        return self._open
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open the database, created 0600; SQLite gives -wal and -shm the database's mode."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, PRIVATE))
+            make_private(self.path)
+            db = sqlite3.connect(
+                self.path, timeout=self.timeout, check_same_thread=False, isolation_level=None
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")  # an acknowledged alert survives a crash
+            for suffix in _SIDE_FILES:
+                make_private(self.path.with_name(self.path.name + suffix))
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise StorageError(f"cannot open the alert book {self.path}: {_cause(exc)}") from exc
+        return db
+
+    @contextlib.contextmanager
+    def _transaction(self, action: str, undone: str = "nothing was stored") -> Iterator[None]:
+        """BEGIN IMMEDIATE .. COMMIT; on any error roll back and re-raise (a storage failure
+        as StorageError naming the file and the cause). Hold self._lock."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            yield
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            self._roll_back()
+            if isinstance(exc, StorageError):
+                raise
+            if isinstance(exc, OSError | sqlite3.DatabaseError):
+                raise StorageError(f"cannot {action} {self.path}: {_cause(exc)}; {undone}") from exc
+            raise
+
+    def _roll_back(self) -> None:
+        """Undo the open transaction; a connection that cannot is closed and reopened later."""
+        db = self._open
+        if db is None or not db.in_transaction:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        if db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
+            self._open = None
+
+    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise StorageError(f"cannot read {self.path}: {_cause(exc)}") from exc
+
+    def _bump(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta VALUES ('revision', 1) "
+            "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+        )
+
+    def _record(self, alert: Alert, action: str, who: str, at: str) -> None:
+        self._db.execute(
+            "INSERT INTO alert_history (alert_id, action, who, at, alert) VALUES (?, ?, ?, ?, ?)",
+            (alert.id, action, who, at, json.dumps(alert.to_dict())),
+        )
+        self._bump()
+
+    def _get(self, alert_id: str) -> Alert:
+        row = self._db.execute(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,)
+        ).fetchone()
+        if row is None:
+            raise AlertError(f"no alert {alert_id!r}")
+        return _alert(row)
+
+    def _kinds(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT name, kind FROM watchlists").fetchall())
+
+    # ---- alerts ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        criteria: Mapping[str, object],
+        channel: str,
+        message: str,
+        *,
+        author: str,
+        valid_from: date | str | None = None,
+        valid_until: date | str | None = None,
+    ) -> Alert:
+        """A new alert, numbered A0001, A0002, ...; AlertError when it is invalid or names a
+        watch list that does not exist (nothing is stored then)."""
+        now = _now()
+        with self._lock, self._transaction("add an alert to"):
+            last = self._db.execute("SELECT MAX(number) FROM alerts").fetchone()[0] or 0
+            alert = Alert(
+                id=f"A{last + 1:04d}",
+                criteria=dict(criteria),  # type: ignore[arg-type] - validated by Alert
+                channel=channel,
+                message=message,
+                author=author,
+                valid_from=valid_from,  # type: ignore[arg-type]
+                valid_until=valid_until,  # type: ignore[arg-type]
+                created_at=now,
+            )
+            check_watchlists(alert, self._kinds())
+            self._db.execute(
+                f"INSERT INTO alerts (number, {_ALERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (last + 1, *self._row(alert)),
+            )
+            self._record(alert, "add", alert.author, now)
+        return alert
+
+    @staticmethod
+    def _row(alert: Alert) -> tuple:
+        d = alert.to_dict()
+        d["criteria"] = json.dumps(d["criteria"])
+        return tuple(d[c] for c in _ALERT_FIELDS)
+
+    def _update(self, alert: Alert) -> None:
+        sets = ", ".join(f"{c} = ?" for c in _ALERT_FIELDS[1:])
+        self._db.execute(
+            f"UPDATE alerts SET {sets} WHERE id = ?", (*self._row(alert)[1:], alert.id)
+        )
+
+    def expire(self, alert_id: str, who: str, when: datetime | str | None = None) -> Alert:
+        """Withdraw an alert: from now on it matches nothing (AlertError if unknown/expired)."""
+        at = _stamp(when)
+        with self._lock, self._transaction("expire an alert in"):
+            alert = self._get(alert_id)
+            if alert.expired:
+                raise AlertError(f"alert {alert_id} expired already at {alert.expired_at}")
+            alert = replace(alert, expired_at=at)
+            self._update(alert)
+            self._record(alert, "expire", _who(who), _now())
+        return alert
+
+    def change(self, alert_id: str, who: str, **fields: object) -> Alert:
+        """Change an alert's message, channel or valid_until (validated as on creation)."""
+        unknown = sorted(set(fields) - set(CHANGEABLE))
+        if unknown:
+            raise AlertError(f"cannot change {', '.join(unknown)}: only {', '.join(CHANGEABLE)}")
+        with self._lock, self._transaction("change an alert in"):
+            before = self._get(alert_id)
+            if before.expired:
+                raise AlertError(f"alert {alert_id} expired at {before.expired_at}")
+            alert = replace(before, **fields)  # type: ignore[arg-type]
+            if alert != before:
+                self._update(alert)
+                self._record(alert, "change", _who(who), _now())
+        return alert
+
+    def get(self, alert_id: str) -> Alert:
+        rows = self._read(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
+        if not rows:
+            raise AlertError(f"no alert {alert_id!r}")
+        return _alert(rows[0])
+
+    def history(self, alert_id: str | None = None) -> list[dict]:
+        """Every add / change / expire, oldest first: seq, alert_id, action, who, at, alert."""
+        where, args = ("WHERE alert_id = ?", (alert_id,)) if alert_id else ("", ())
+        rows = self._read(
+            f"SELECT seq, alert_id, action, who, at, alert FROM alert_history {where} ORDER BY seq",
+            args,
+        )
+        keys = ("seq", "alert_id", "action", "who", "at")
+        return [dict(zip(keys, r[:5], strict=True), alert=json.loads(r[5])) for r in rows]
+
+    def revision(self) -> int:
+        """A counter moved on by every change of alerts or watch lists (cheap to poll)."""
+        rows = self._read("SELECT value FROM meta WHERE key = 'revision'")
+        return int(rows[0][0]) if rows else 0
+
+    # ---- watch lists ----------------------------------------------------------------------
+
+    def save_watchlist(self, watchlist: WatchList, who: str) -> WatchList:
+        """Store a watch list, replacing the one of that name; refused (AlertError) when a
+        live alert uses the name with a criterion the new kind does not fit."""
+        stored = replace(watchlist, author=_who(who))
+        entries = json.dumps(sorted(stored.entries))
+        with self._lock, self._transaction("save a watch list in"):
+            kinds = self._kinds()
+            action = "replace" if stored.name in kinds else "create"
+            kinds[stored.name] = stored.kind
+            for row in self._db.execute(
+                f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE expired_at IS NULL"
+            ).fetchall():
+                alert = _alert(row)
+                if stored.name in alert.watchlists_used():
+                    try:
+                        check_watchlists(alert, kinds)
+                    except AlertError as exc:
+                        raise AlertError(f"alert {alert.id}: {exc}") from None
+            self._db.execute(
+                "INSERT OR REPLACE INTO watchlists VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    stored.name,
+                    stored.kind,
+                    entries,
+                    stored.author,
+                    stored.loaded_at,
+                    stored.source_file,
+                ),
+            )
+            self._db.execute(
+                "INSERT INTO watchlist_history "
+                "(name, action, who, at, kind, size, source_file, entries) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    stored.name,
+                    action,
+                    stored.author,
+                    _now(),
+                    stored.kind,
+                    len(stored.entries),
+                    stored.source_file,
+                    entries,
+                ),
+            )
+            self._bump()
+        return stored
+
+    def watchlists(self) -> dict[str, WatchList]:
+        rows = self._read(
+            "SELECT name, kind, entries, source_file, loaded_at, author FROM watchlists"
+        )
+        return {
+            r[0]: WatchList(r[0], r[1], frozenset(json.loads(r[2])), r[3], r[4], r[5]) for r in rows
+        }
+
+    def watchlist_history(self, name: str | None = None) -> list[dict]:
+        """Every save of a watch list, oldest first (without the entries)."""
+        if name is not None:
+            check_list_name(name)
+        where, args = ("WHERE name = ?", (name,)) if name else ("", ())
+        rows = self._read(
+            "SELECT seq, name, action, who, at, kind, size, source_file "
+            f"FROM watchlist_history {where} ORDER BY seq",
+            args,
+        )
+        keys = ("seq", "name", "action", "who", "at", "kind", "size", "source_file")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # ---- selections -----------------------------------------------------------------------
+
+    def record_selections(self, rows: list[dict]) -> int:
+        """Store which declarations alerts selected; a declaration already stored under the
+        same alert (and member) is kept once. Returns how many rows were new."""
+        now = _now()
+        values = []
+        for row in rows:
+            missing = [k for k in ("alert_id", "declaration_id") if not row.get(k)]
+            if missing:
+                raise AlertError(f"selection without {', '.join(missing)}: {row!r}")
+            record = {**row, "member": row.get("member") or ""}
+            record["scored_at"] = _stamp(row.get("scored_at") or now)
+            day = _text(row.get("declaration_date"))
+            record["declaration_date"] = day[:10] if day else None  # a day, not a time
+            values.append(tuple(_text(record.get(c)) for c in SELECTION_COLUMNS))
+        with self._lock, self._transaction("record selections in"):
+            before = self._db.total_changes
+            self._db.executemany(
+                f"INSERT OR IGNORE INTO selections ({', '.join(SELECTION_COLUMNS)}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+            return self._db.total_changes - before
+
+    def selections(self, alert_id: str | None = None) -> pd.DataFrame:
+        where, args = ("WHERE alert_id = ?", (alert_id,)) if alert_id else ("", ())
+        rows = self._read(
+            f"SELECT {', '.join(SELECTION_COLUMNS)} FROM selections {where} "
+            "ORDER BY scored_at, alert_id, member, declaration_id",
+            args,
+        )
+        return pd.DataFrame(rows, columns=list(SELECTION_COLUMNS))
+
+    def hit_rates(self, outcomes: pd.DataFrame) -> pd.DataFrame:
+        """Per alert: selections, outcomes known, hits (illicit) and hit_rate (hits / known,
+        NaN while none is known). `outcomes`: declaration_id, member, illicit."""
+        keys = ["member", "declaration_id"]
+        known = outcomes[[*keys, "illicit"]].astype({"member": str, "declaration_id": str})
+        known = known.drop_duplicates(keys, keep="last")
+        merged = self.selections().merge(known, on=keys, how="left")
+        merged["hit"] = merged["illicit"].fillna(0).astype(int) == 1
+        ids = [a.id for a in self.list()]
+        ids += sorted(set(merged["alert_id"]) - set(ids))  # selections of unknown alerts too
+        counts = merged.groupby("alert_id").agg(
+            selections=("declaration_id", "size"),
+            outcomes_known=("illicit", "count"),
+            hits=("hit", "sum"),
+        )
+        table = counts.reindex(ids, fill_value=0).astype("int64")
+        table["hit_rate"] = table["hits"] / table["outcomes_known"].where(
+            table["outcomes_known"] > 0
+        )
+        return table.rename_axis("alert_id").reset_index()
+
+    def list(self, active_only: bool = False, today: date | str | None = None) -> list[Alert]:
+        """Alerts in creation order; `active_only`: not expired and not ended before today.
+
+        Last in the class: below it, `list` in the class body would name this method."""
+        rows = self._read(f"SELECT {_ALERT_COLUMNS} FROM alerts ORDER BY number")
+        alerts = [_alert(r) for r in rows]
+        return [a for a in alerts if a.active(today)] if active_only else alerts
+
+    def close(self) -> None:
+        with self._lock:
+            if self._open is not None:
+                self._open.close()
+                self._open = None
+
+
+def _who(who: str) -> str:
+    text = str(who or "").strip()
+    if not text:
+        raise AlertError("who: must not be empty")
+    return text
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def _cause(exc: BaseException) -> str:
+    """SQLite's message ('database or disk is full'), or the OS's ('No space left on device')."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc) or type(exc).__name__
+
+
+__all__ = ["CHANGEABLE", "SELECTION_COLUMNS", "AlertBook"]
