@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     model_alias: str = "champion"
     host: str = "127.0.0.1"
     port: int = 8000
-    state_dir: Path = Path("var")  # API keys, audit log, outcomes, model cache
+    state_dir: Path = Path("var")  # API keys, audit log, outcomes, alerts, model cache
     reload_seconds: float = 30.0  # how often serving checks whether the alias moved
     max_request_bytes: int = 5_000_000  # JSON bodies of /v1/score and /v1/outcomes
     max_upload_bytes: int = 500_000_000  # bodies of /v1/score/batch
@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     @property
     def outcomes_db(self) -> Path:
         return self.state_dir / "outcomes.sqlite"
+
+    @property
+    def alerts_db(self) -> Path:
+        """Analysts' alerts, watch lists and the declarations alerts selected."""
+        return self.state_dir / "alerts.sqlite"
 
     @property
     def model_cache_dir(self) -> Path:

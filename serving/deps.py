@@ -13,6 +13,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from riskscore.features.outcomes import OutcomeStore
+from riskscore.models.alert_book import AlertBook
+from riskscore.serving.alert_watch import AlertWatch
 from riskscore.serving.audit import AuditLog
 from riskscore.serving.keys import ApiKey, KeyStore
 from riskscore.serving.metrics import Metrics
@@ -30,6 +32,7 @@ class Services:
     audit: AuditLog
     outcomes: OutcomeStore
     metrics: Metrics
+    alerts: AlertWatch
     reports: dict[str, str] = field(default_factory=dict)  # model version -> its logged report
 
     @classmethod
@@ -42,12 +45,14 @@ class Services:
             audit=AuditLog(settings.audit_dir),
             outcomes=OutcomeStore(settings.outcomes_db),
             metrics=Metrics(),
+            alerts=AlertWatch(AlertBook(settings.alerts_db), settings.reload_seconds),
         )
 
     def close(self) -> None:
-        """Close the audit log and the outcome store (at shutdown)."""
+        """Close the audit log, the outcome store and the alert book (at shutdown)."""
         self.audit.close()
         self.outcomes.close()
+        self.alerts.book.close()
 
 
 async def get_services(request: Request) -> Services:

@@ -122,10 +122,12 @@ class ScoreRequest(BaseModel):
 
 class ReasonOut(BaseModel):
     feature: str
-    criterion: str
+    criterion: str = Field(description="A TFA Art. 7.4.4 criterion, or `alert` (an analyst's)")
     value: Any
-    contribution: float = Field(description="SHAP contribution, log-odds")
+    contribution: float | None = Field(description="SHAP contribution, log-odds; null: an alert")
     sentence: str
+    alert_id: str | None = Field(None, description="For an alert: its id")
+    message: str | None = Field(None, description="For an alert: the analyst's message")
 
 
 class ScoreOut(BaseModel):
@@ -133,9 +135,18 @@ class ScoreOut(BaseModel):
     score: float = Field(description="Calibrated probability that the declaration is illicit")
     raw_score: float = Field(description="Model output in log-odds")
     base_value: float = Field(description="SHAP base value; base + contributions = raw_score")
-    channel: str = Field(description="red, yellow, green, or random (TFA Art. 7.4.3)")
+    channel: str = Field(
+        description="red, yellow, green, or random (TFA Art. 7.4.3); at least the channel of "
+        "every analyst alert the declaration matches"
+    )
+    model_channel: str | None = Field(
+        None, description="The model's own channel, when an alert raised it (or could have)"
+    )
+    alerts: list[str] | None = Field(None, description="Ids of the analyst alerts it matches")
     reasons: list[ReasonOut] | None = Field(
-        default=None, description="The top_k largest contributions; absent when top_k is 0"
+        default=None,
+        description="Matched alerts first, then the top_k largest contributions; absent when "
+        "top_k is 0 and no alert matched",
     )
 
 
@@ -274,3 +285,34 @@ class ReadyResponse(BaseModel):
     last_error: str | None = Field(description="The registry's last trouble, or a refused version")
     cache_error: str | None = Field(description="Why the local model cache was refused")
     reason: str | None = Field(description="When not ready: why no model serves")
+
+
+class AlertIn(BaseModel):
+    criteria: dict[str, list[str]] = Field(
+        description="criterion -> accepted values (all criteria must hold, any value of one): "
+        "hs (HS prefix), origin, departure, transit, mode, importer, exporter, declarant, "
+        "trader, document, container; @NAME names a watch list",
+        examples=[{"hs": ["1006"], "origin": ["CO"], "mode": ["sea"]}],
+    )
+    channel: str = Field("yellow", description="The minimum channel it imposes: yellow or red")
+    message: str = Field(min_length=1, max_length=1000, description="What officers read")
+    author: str = Field(min_length=1, max_length=200, description="The analyst adding it")
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+
+
+class AlertOut(BaseModel):
+    id: str
+    criteria: dict[str, list[str]]
+    channel: str
+    message: str
+    author: str
+    valid_from: str | None
+    valid_until: str | None
+    created_at: str
+    expired_at: str | None
+    active: bool
+
+
+class ExpireIn(BaseModel):
+    author: str = Field(min_length=1, max_length=200, description="The analyst expiring it")

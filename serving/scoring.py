@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
+from riskscore.models.alerts import Alert, Matcher, alert_reason, apply_alerts
 from riskscore.models.reasons import explained_reasons
 from riskscore.models.risk_model import RiskModel
 
@@ -25,9 +27,16 @@ def answers(
     declarations: Mapping[str, Sequence] | pd.DataFrame,
     explain: str,
     top_k: int,
+    matcher: Matcher | None = None,
 ) -> list[dict]:
-    """One answer per declaration; reasons for the rows `explain` selects (all/flagged/none)."""
+    """One answer per declaration; reasons for the rows `explain` selects (all/flagged/none).
+
+    A declaration an analyst alert (`matcher`) matches gets at least the alert's channel, the
+    ids of the alerts, an `alert` reason for each ahead of the model's, and `model_channel`:
+    the model's score is the model's alone, so both stay visible.
+    """
     scored = model.score(declarations, explain=explain if top_k > 0 else "none")
+    matches = matcher.match(declarations) if matcher is not None and len(matcher) else None
     ids = [str(v) for v in declarations["id"]]
     explained = {
         row: [r.to_dict() for r in reasons]
@@ -45,14 +54,24 @@ def answers(
         }
         if i in explained:
             answer["reasons"] = explained[i]
+        if matches is not None and matches[i]:
+            _alerted(answer, matches[i])
         out.append(answer)
     return out
 
 
+def _alerted(answer: dict, alerts: Sequence[Alert]) -> None:
+    """The answer of a declaration alerts matched: channel raised, alerts named and explained."""
+    answer["model_channel"] = channel = answer["channel"]
+    answer["channel"] = apply_alerts(np.array([channel], dtype=object), [alerts])[0]
+    answer["alerts"] = [a.id for a in alerts]
+    answer["reasons"] = [alert_reason(a) for a in alerts] + answer.get("reasons", [])
+
+
 def batch_answers(
-    model: RiskModel, frame: pd.DataFrame, explain: str, top_k: int
-) -> Iterator[list[dict]]:
-    """Answers for a large frame, chunk by chunk, so the response can stream."""
+    model: RiskModel, frame: pd.DataFrame, explain: str, top_k: int, matcher: Matcher | None = None
+) -> Iterator[tuple[pd.DataFrame, list[dict]]]:
+    """Answers for a large frame, chunk by chunk (with the chunk), so the response can stream."""
     for start in range(0, len(frame), BATCH_CHUNK):
         chunk = frame.iloc[start : start + BATCH_CHUNK].reset_index(drop=True)
-        yield answers(model, chunk, explain, top_k)
+        yield chunk, answers(model, chunk, explain, top_k, matcher)

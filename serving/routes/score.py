@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Annotated
 
 import orjson
@@ -100,13 +100,14 @@ async def score(body: ScoreRequest, key: Key, services: ServicesDep) -> JSONAnsw
     records = [d.fields() for d in body.declarations]
     MemberScope(key).check({r["reporting_country"] for r in records})
     top_k = settings.top_k if body.top_k is None else body.top_k
-    results = answers(loaded.model, columns_of(records), "all", top_k)
+    columns = columns_of(records)
+    results = answers(loaded.model, columns, "all", top_k, services.alerts.matcher())
     request_id = uuid.uuid4().hex
     # Rendered before it is audited, and audited last: only an answer about to be returned is
     # logged, and one that cannot be logged is not returned (503).
     answer = JSONAnswer({"request_id": request_id, "model": model_ref(loaded), "results": results})
     try:
-        _record(services, request_id, key, loaded, "/v1/score", results)
+        _record(services, request_id, key, loaded, "/v1/score", results, columns)
     except StorageError as exc:
         raise HTTPException(503, _unaudited(exc)) from None
     return answer
@@ -166,10 +167,11 @@ def _lines(
     for row, errors in rejected:
         yield orjson.dumps({"row": row, "errors": errors}) + b"\n"
     scored = 0
-    for chunk in batch_answers(loaded.model, accepted, explain, top_k):
+    matcher = services.alerts.matcher()
+    for rows, chunk in batch_answers(loaded.model, accepted, explain, top_k, matcher):
         lines = b"".join(orjson.dumps(r) + b"\n" for r in chunk)
         try:
-            _record(services, request_id, key, loaded, "/v1/score/batch", chunk)
+            _record(services, request_id, key, loaded, "/v1/score/batch", chunk, rows)
         except StorageError as exc:
             yield orjson.dumps({"error": _unaudited(exc), "request_id": request_id}) + b"\n"
             return
@@ -181,11 +183,19 @@ def _lines(
 
 
 def _record(
-    services: Services, request_id: str, key: ApiKey, loaded: Loaded, route: str, results: list
+    services: Services,
+    request_id: str,
+    key: ApiKey,
+    loaded: Loaded,
+    route: str,
+    results: list,
+    declarations: Mapping[str, Sequence] | pd.DataFrame,
 ) -> None:
-    """Answers given: to the audit log (who got what) and to the score and channel metrics.
+    """Answers given: to the audit log (who got what), to the alerts' selections, and to the
+    score and channel metrics.
 
-    Raises StorageError when the audit log cannot be written; then nothing is counted.
+    Raises StorageError when the audit log or the selections cannot be written; then nothing
+    is counted.
     """
     services.audit.record(
         {
@@ -199,10 +209,19 @@ def _record(
                 "state_version": loaded.ref["state_version"],
             },
             "declarations": [
-                {"id": r["id"], "score": r["score"], "channel": r["channel"]} for r in results
+                {"id": r["id"], "score": r["score"], "channel": r["channel"]}
+                | ({"alerts": r["alerts"]} if "alerts" in r else {})
+                for r in results
             ],
         }
     )
+    if any("alerts" in r for r in results):
+        services.alerts.record(
+            results,
+            list(declarations["reporting_country"]),
+            list(declarations["date"]),
+            loaded.version,
+        )
     services.metrics.scored([r["score"] for r in results], [r["channel"] for r in results])
 
 
