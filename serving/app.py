@@ -19,7 +19,7 @@ from riskscore.models import registry
 from riskscore.serving.deps import Services
 from riskscore.serving.metrics import RequestLimitAndMetrics
 from riskscore.serving.model_holder import ModelHolder
-from riskscore.serving.routes import health, model, outcomes, score
+from riskscore.serving.routes import alerts, health, model, outcomes, score
 from riskscore.serving.routes.responses import JSONAnswer
 from riskscore.settings import Settings
 
@@ -28,7 +28,7 @@ SECURITY_SCHEMES = {
     "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
     "Bearer": {"type": "http", "scheme": "bearer"},
 }
-ROUTERS = (score.router, outcomes.router, model.router, health.router)
+ROUTERS = (score.router, outcomes.router, alerts.router, model.router, health.router)
 
 
 def create_app(settings: Settings | None = None, holder: ModelHolder | None = None) -> FastAPI:

@@ -34,6 +34,7 @@ class ApiKey:
     sha256: str
     created_at: str
     revoked_at: str | None = None
+    analyst: bool = False  # may add and expire alerts (POST /v1/alerts)
 
     @property
     def active(self) -> bool:
@@ -105,8 +106,9 @@ class KeyStore:
                 self._keys, self._stamp = keys, None
             return record
 
-    def create(self, member: str) -> tuple[ApiKey, str]:
-        """A new key for `member`; returns the record and the key, which is never stored."""
+    def create(self, member: str, analyst: bool = False) -> tuple[ApiKey, str]:
+        """A new key for `member` (with the analyst scope when asked); returns the record and
+        the key, which is never stored."""
         member = member.strip().upper() if member.strip() != ALL_MEMBERS else ALL_MEMBERS
         if not member:
             raise ValueError("a member code is required (e.g. GB, or * for a regional office)")
@@ -118,7 +120,7 @@ class KeyStore:
             while key_id in keys:  # 32 random bits: a clash is rare, but must not replace a key
                 key_id = secrets.token_hex(4)
             secret = f"{_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
-            keys[key_id] = ApiKey(key_id, member, _digest(secret), _now())
+            keys[key_id] = ApiKey(key_id, member, _digest(secret), _now(), analyst=analyst)
             return keys[key_id]
 
         return self._change(add), secret

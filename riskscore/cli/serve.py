@@ -38,18 +38,24 @@ def serve(
 @keys_app.command("create")
 def keys_create(
     member: Annotated[str, typer.Option(help="Member code (ISO country), or * for a RILO.")],
+    analyst: Annotated[
+        bool, typer.Option("--analyst", help="May also add and expire alerts (/v1/alerts).")
+    ] = False,
 ) -> None:
     """Create a key; it is printed once and only its hash is kept."""
     from riskscore.files import StorageError
     from riskscore.serving.keys import KeyStore
 
     try:
-        record, secret = KeyStore(settings().keys_file).create(member)
+        record, secret = KeyStore(settings().keys_file).create(member, analyst)
     except ValueError as exc:
         raise fail(str(exc)) from None
     except StorageError as exc:  # a full disk, or another writer holding the lock too long
         raise fail(str(exc)) from None
-    console.print(f"key {record.key_id} for member {record.member} (shown once, store it now):")
+    scope = ", analyst" if record.analyst else ""
+    console.print(
+        f"key {record.key_id} for member {record.member}{scope} (shown once, store it now):"
+    )
     out.print(secret, highlight=False, soft_wrap=True)
 
 
@@ -65,17 +71,22 @@ def keys_list(
         out.print_json(
             json.dumps(
                 [
-                    {k: getattr(r, k) for k in ("key_id", "member", "created_at", "revoked_at")}
+                    {
+                        k: getattr(r, k)
+                        for k in ("key_id", "member", "analyst", "created_at", "revoked_at")
+                    }
                     for r in records
                 ]
             )
         )
         return
     table = Table(title=f"{len(records)} API keys")
-    for column in ("key id", "member", "created", "revoked"):
+    for column in ("key id", "member", "analyst", "created", "revoked"):
         table.add_column(column)
     for r in records:
-        table.add_row(r.key_id, r.member, r.created_at, r.revoked_at or "")
+        table.add_row(
+            r.key_id, r.member, "yes" if r.analyst else "", r.created_at, r.revoked_at or ""
+        )
     out.print(table)
 
 
