@@ -15,6 +15,8 @@ import pandas as pd
 
 from riskscore.features.errors import BadInputError
 from riskscore.features.intake import read_checked
+from riskscore.models.alert_book import AlertBook
+from riskscore.models.alerts import Matcher, apply_alerts
 from riskscore.models.reasons import explained_reasons
 from riskscore.models.risk_model import RiskModel
 from riskscore.models.state import state_of
@@ -39,6 +41,7 @@ class BatchReport:
     seconds: float = 0.0
     model_version: str | None = None
     state: dict = field(default_factory=dict)  # the feature state scored with (models.state)
+    alerts: dict[str, int] = field(default_factory=dict)  # alert id -> declarations it matched
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -56,9 +59,13 @@ def score_file(
     mapping: Path | None = None,
     sheet: str | None = None,
     version: str | None = None,
+    matcher: Matcher | None = None,
+    alert_book: AlertBook | None = None,
 ) -> BatchReport:
     """Score every valid row of `path` and write id, score, raw_score, channel and top reasons
-    to `out`, with the model `version` and the feature state that scored each row.
+    to `out`, with the model `version` and the feature state that scored each row. Analysts'
+    alerts (`matcher`) raise channels; the declarations they select are recorded in
+    `alert_book` when given.
 
     The contract is the clearance one (declarations without an outcome), or the one the
     mapping names. Raises BadInputError for an unusable file, mapping or output name.
@@ -73,8 +80,9 @@ def score_file(
         quarantine_file = quarantine_path(out)
         checked.write_quarantine(quarantine_file)
 
-    table = score_frame(model, checked.accepted.reset_index(drop=True))
+    table = score_frame(model, checked.accepted.reset_index(drop=True), matcher)
     used = state_of(model)
+    alerted = _record_selections(alert_book, checked.accepted, table, version)
     table["model_version"] = version
     table["state_version"] = used.version
     table["state_as_of"] = used.as_of
@@ -94,20 +102,55 @@ def score_file(
         seconds=round(time.perf_counter() - started, 3),
         model_version=version,
         state={"version": used.version, "as_of": used.as_of},
+        alerts=alerted,
     )
 
 
-def score_frame(model: RiskModel, declarations: pd.DataFrame) -> pd.DataFrame:
+def _record_selections(
+    book: AlertBook | None, declarations: pd.DataFrame, table: pd.DataFrame, version: str | None
+) -> dict[str, int]:
+    """Store the declarations alerts selected in `book`; returns alert id -> declarations."""
+    if "alerts" not in table or table["alerts"].isna().all():
+        return {}
+    rows = [
+        {
+            "alert_id": alert_id,
+            "declaration_id": str(row.id),
+            "member": member,
+            "declaration_date": str(day)[:10],
+            "channel": row.channel,
+            "model_version": version,
+        }
+        for row, member, day in zip(
+            table.itertuples(), declarations["reporting_country"], declarations["date"], strict=True
+        )
+        if isinstance(row.alerts, str)
+        for alert_id in row.alerts.split(";")
+    ]
+    if book is not None:
+        book.record_selections(rows)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["alert_id"]] = counts.get(row["alert_id"], 0) + 1
+    return counts
+
+
+def score_frame(
+    model: RiskModel, declarations: pd.DataFrame, matcher: Matcher | None = None
+) -> pd.DataFrame:
     """id, score (calibrated probability), raw_score (log-odds), channel and the top reasons of
-    the flagged rows, one row per declaration.
+    the flagged rows, one row per declaration; with analyst alerts (`matcher`), the channel is
+    at least each matching alert's, `alerts` names them and `model_channel` keeps the model's.
 
     The reasons are the scoring service's own (`models.reasons.top_reasons`): a file and the API
     give the same declaration the same reasons.
     """
-    columns = {name: [] for name in ("id", "score", "raw_score", "channel", *REASON_COLUMNS)}
+    names = ("id", "score", "raw_score", "channel", "model_channel", "alerts", *REASON_COLUMNS)
     if declarations.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in names})
     scored = model.score(declarations, explain="flagged")
+    matches = matcher.match(declarations) if matcher is not None and len(matcher) else None
+    channel = scored.channel if matches is None else apply_alerts(scored.channel, matches)
     n = len(declarations)
     table: dict[str, list] = {c: [None] * n for c in REASON_COLUMNS}
     for row, reasons in explained_reasons(model, declarations, scored, REASONS).items():
@@ -122,7 +165,11 @@ def score_frame(model: RiskModel, declarations: pd.DataFrame) -> pd.DataFrame:
             "id": declarations["id"].astype("string").to_numpy(),
             "score": scored.score.round(6),
             "raw_score": scored.raw.round(6),  # as the API gives it
-            "channel": scored.channel.astype(str),
+            "channel": channel.astype(str),
+            "model_channel": scored.channel.astype(str),
+            "alerts": [";".join(a.id for a in found) or None for found in matches]
+            if matches is not None
+            else None,
             **table,
         }
     )

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from riskscore.cli import alerts as cli_alerts
 from riskscore.cli import report as cli_report
 from riskscore.cli import serve as cli_serve
 from riskscore.cli import train as cli_train
@@ -187,3 +188,4 @@ def features_build(
 cli_train.register(app)
 cli_serve.register(app)
 cli_report.register(app)
+cli_alerts.register(app)

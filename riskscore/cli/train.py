@@ -487,8 +487,11 @@ def score(
     sheet: Annotated[str | None, typer.Option(help="Excel sheet to read.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Score a file with the champion: id, score, channel and the top 3 reasons."""
+    """Score a file with the champion: id, score, channel and the top 3 reasons; analysts'
+    alerts raise the channel of the declarations they match (and name themselves)."""
     from riskscore.models import registry
+    from riskscore.models.alert_book import AlertBook
+    from riskscore.models.alerts import Matcher
     from riskscore.models.batch import score_file
     from riskscore.redact import redact
 
@@ -500,9 +503,18 @@ def score(
         with console.status(f"loading {shown}"):
             risk_model = registry.load_model(uri, published_state=True)
             version = registry.resolve(uri).version
+            book = AlertBook(current.alerts_db)
+            matcher = Matcher.build(book.list(active_only=True), book.watchlists())
         with console.status(f"scoring {input_file.name}"):
             report = score_file(
-                risk_model, input_file, out_file, mapping=mapping, sheet=sheet, version=version
+                risk_model,
+                input_file,
+                out_file,
+                mapping=mapping,
+                sheet=sheet,
+                version=version,
+                matcher=matcher,
+                alert_book=book,
             )
     if as_json:
         out.print_json(json.dumps(report.to_dict()))
@@ -513,6 +525,11 @@ def score(
         f"({channels or 'none'}; {report.seconds:.1f} s; feature state "
         f"{report.state['version']}, records before {report.state['as_of']})"
     )
+    if report.alerts:
+        out.print(
+            "analyst alerts matched: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(report.alerts.items()))
+        )
     if report.rows_quarantined:
         out.print(
             f"[yellow]quarantined {report.rows_quarantined} rows:[/] {report.quarantine_file}"
