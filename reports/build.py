@@ -22,10 +22,12 @@ import pandas as pd
 from riskscore.features.dataset import History, load_history
 from riskscore.features.store import Store
 from riskscore.models import registry
+from riskscore.models.alert_book import AlertBook
 from riskscore.models.registry import ModelRef
 from riskscore.models.risk_model import RiskModel
 from riskscore.models.window import ScoredWindow
 from riskscore.reports import sections
+from riskscore.reports.alerts import alert_table
 from riskscore.reports.audit import Audit, audit
 from riskscore.reports.data import (
     Explained,
@@ -53,6 +55,7 @@ def render_report(
     end: pd.Timestamp | None = None,
     lineage: dict | None = None,
     labels: dict | None = None,
+    alerts: pd.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> str:
     """The report as one HTML document.
@@ -84,6 +87,7 @@ def render_report(
         sections.performance_section(model, evaluation),
         sections.seizure_section(found.intel if found else None),
         sections.audit_section(found.audit if found else None),
+        sections.alerts_section(alerts, model.info.get("metrics", {}).get("precision_at_5pct")),
         sections.model_card_section(model, ref.facts(), lineage, labels),
     ]
     return page(_title(ref), _subtitle(ref, evaluation), sections.TITLES, body)
@@ -182,6 +186,7 @@ def write_report(
         end=end,
         lineage=registry.run_json(ref.run_id, "lineage.json"),
         labels=registry.run_json(ref.run_id, "labels.json"),
+        alerts=_alerts(settings, store_dir),
         progress=progress,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -192,6 +197,17 @@ def write_report(
         log_report(ref.run_id, html)
         logged = True
     return WrittenReport(out, ref, logged)
+
+
+def _alerts(settings: Settings, store_dir: Path) -> pd.DataFrame | None:
+    """The analysts' alerts and their hit rates, when there is an alert book."""
+    if not settings.alerts_db.exists():
+        return None
+    book = AlertBook(settings.alerts_db)
+    try:
+        return alert_table(book, store_dir, settings.outcomes_db)
+    finally:
+        book.close()
 
 
 def log_report(run_id: str, html: str) -> None:

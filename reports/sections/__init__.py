@@ -4,12 +4,14 @@ plots. `TITLES` maps each section id to its title, in the order of the page."""
 from __future__ import annotations
 
 from riskscore.reports.sections import (
+    alerts,
     audit,
     importance,
     model_card,
     performance,
     seizure_intelligence,
 )
+from riskscore.reports.sections.alerts import alerts_section
 from riskscore.reports.sections.audit import audit_section
 from riskscore.reports.sections.importance import importance_section
 from riskscore.reports.sections.model_card import model_card_section
@@ -21,11 +23,13 @@ TITLES = {
     "performance": performance.TITLE,
     "seizure-intelligence": seizure_intelligence.TITLE,
     "audit": audit.TITLE,
+    "alerts": alerts.TITLE,
     "model-card": model_card.TITLE,
 }
 
 __all__ = [
     "TITLES",
+    "alerts_section",
     "audit_section",
     "importance_section",
     "model_card_section",
