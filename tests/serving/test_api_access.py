@@ -132,7 +132,7 @@ def test_keys_are_shown_once_and_stored_as_hashes(world):
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)
     assert {r["key_id"] for r in rows} >= set(world.key_ids.values())
-    assert all(set(r) == {"key_id", "member", "created_at", "revoked_at"} for r in rows)
+    assert all(set(r) == {"key_id", "member", "analyst", "created_at", "revoked_at"} for r in rows)
     assert not any(secret in listed.stdout for secret in world.keys.values())
 
 
