@@ -15,6 +15,7 @@ from riskscore.features.linking import (
     link_seizures,
     resolve_outcomes,
 )
+from riskscore.features.membership import is_in
 from riskscore.features.pipeline import LABEL, FeatureConfig, FeaturePipeline
 from riskscore.features.store import INGESTED_AT, ROW_HASH, SOURCE_FILE, Store
 
@@ -43,7 +44,7 @@ def load_history(store: Store, outcomes: pd.DataFrame | None = None) -> History:
     """
     clearance = store.read_unique("clearance")
     declared = store.read_unique("declarations")
-    clearance = clearance[~clearance["id"].isin(declared["id"])]
+    clearance = clearance[~is_in(clearance["id"], declared["id"])]
     records = pd.concat([declared, clearance], ignore_index=True)
     records = records.drop(columns=[c for c in _BOOKKEEPING if c in records])
     records = records.sort_values(["date", "id"], kind="stable").reset_index(drop=True)

@@ -23,6 +23,7 @@ import pandas as pd
 from riskscore.features.errors import StoreWriteError
 from riskscore.features.intake import Checked, read_checked
 from riskscore.features.mapping import ColumnMapping
+from riskscore.features.membership import is_in
 from riskscore.features.store import (
     INGESTED_AT,
     ROW_HASH,
@@ -197,7 +198,7 @@ def _split_against_store(
     if stored.empty:
         return accepted, accepted.iloc[:0], accepted.iloc[:0].assign(**{SOURCE_FILE: ""})
     stored = stored.drop_duplicates("id").set_index("id")
-    known = accepted["id"].isin(stored.index)
+    known = is_in(accepted["id"], stored.index)
     new = accepted[~known]
     seen = accepted[known]
     stored_hash = stored.loc[seen["id"], ROW_HASH].to_numpy()

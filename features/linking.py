@@ -30,6 +30,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from riskscore.features.membership import is_in
+
 DOCUMENT = "transport_document"
 TRADER_ROUTE = "trader_hs4_route"
 METHODS = (DOCUMENT, TRADER_ROUTE)
@@ -247,7 +249,7 @@ def resolve_outcomes(records: pd.DataFrame, labels: pd.DataFrame) -> Outcomes:
         },
         index=records.index,
     )
-    without = int((~by_id.index.isin(ids)).sum())
+    without = int((~is_in(by_id.index, ids)).sum())
     return Outcomes(frame=frame, labels_without_record=without)
 
 
