@@ -213,30 +213,34 @@ def events_for(stat: Stat, rows: Columns, seizures: Columns, lag: int) -> Events
     n = len(rows["day"])
     match stat.source:
         case Source.DECLARATIONS:
-            return Events(pd.Series(rows[stat.keys]), rows["day"], {"n": np.ones(n)})
+            return Events(_keys(rows[stat.keys]), rows["day"], {"n": np.ones(n)})
         case Source.OUTCOMES | Source.POSITIVES:
             label = rows.get(LABEL, np.full(n, np.nan))
             known = ~np.isnan(label) if stat.source is Source.OUTCOMES else label == 1
             values = {"n": np.ones(int(known.sum()))}
             if stat.source is Source.OUTCOMES:
                 values["pos"] = label[known]
-            return Events(pd.Series(rows[stat.keys][known]), rows["day"][known] + lag, values)
+            return Events(_keys(rows[stat.keys][known]), rows["day"][known] + lag, values)
         case Source.VALUES:
             valued = np.isfinite(rows["log_unit_value"])
             return Events(
-                pd.Series(rows[stat.keys][valued]),
+                _keys(rows[stat.keys][valued]),
                 rows["day"][valued],
                 {"n": np.ones(int(valued.sum())), "sum": rows["log_unit_value"][valued]},
             )
         case Source.TOKENS:
             row_of, keys = _token_keys(rows)
-            return Events(
-                pd.Series(keys, dtype=object), rows["day"][row_of], {"n": np.ones(len(keys))}
-            )
+            return Events(_keys(keys), rows["day"][row_of], {"n": np.ones(len(keys))})
         case Source.SEIZURES:
             m = len(seizures["day"])
-            return Events(pd.Series(seizures[stat.keys]), seizures["day"], {"n": np.ones(m)})
+            return Events(_keys(seizures[stat.keys]), seizures["day"], {"n": np.ones(m)})
     raise AssertionError(stat.source)
+
+
+def _keys(values: np.ndarray | list) -> pd.Series:
+    """Keys as a Series of Python objects: pandas would otherwise copy a million keys into an
+    Arrow string array first (seconds per fit), only to hash them."""
+    return pd.Series(values, dtype=object)
 
 
 def _token_keys(rows: Columns) -> tuple[np.ndarray, list[str]]:
@@ -377,7 +381,7 @@ class FeaturePipeline:
                 ev.keys,
                 ev.days,
                 ev.values,
-                pd.Series(rows[stat.keys]),
+                _keys(rows[stat.keys]),
                 query_days,
                 half_life_days=half_life if stat.decayed else None,
                 with_first_day=stat.first_day,
@@ -388,7 +392,7 @@ class FeaturePipeline:
 
         def lookup(keys: list[str], days: np.ndarray) -> np.ndarray:
             found = pit.asof_sums(
-                token_events.keys, token_events.days, token_events.values, pd.Series(keys), days
+                token_events.keys, token_events.days, token_events.values, _keys(keys), days
             )
             return found["n"]
 

@@ -122,7 +122,9 @@ class Snapshot:
         """Totals of the events dated before `ref_day` (the first day the snapshot serves)."""
         rate = decay_rate(half_life_days)
         names = tuple(event_values)
-        frame = pd.DataFrame({KEY: event_keys.to_numpy(), DAY: event_days})
+        # Object keys, as given: an inferred Arrow string column costs a copy of every key.
+        keys = pd.Series(event_keys.to_numpy(dtype=object), dtype=object)
+        frame = pd.DataFrame({KEY: keys, DAY: event_days})
         for name in names:
             weight = np.exp(-rate * (ref_day - event_days)) if rate else 1.0
             frame[name] = event_values[name] * weight
