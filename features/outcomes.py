@@ -9,17 +9,14 @@ file and the cause, after the whole request was rolled back.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from riskscore.files import PRIVATE, StorageError, make_private
+from riskscore.private_db import PrivateDatabase
 
 _COLUMNS = "declaration_id, member, illicit, revenue_recovered, inspection_date, received_at"
 _TABLE = """
@@ -33,7 +30,6 @@ CREATE TABLE IF NOT EXISTS {name} (
     PRIMARY KEY (member, declaration_id)
 )
 """
-_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 @dataclass(frozen=True)
@@ -58,34 +54,12 @@ def read_outcomes(path: Path) -> pd.DataFrame:
         return pd.read_sql_query(f"SELECT {', '.join(columns)} FROM outcomes", db)
 
 
-class OutcomeStore:
+class OutcomeStore(PrivateDatabase):
+    what = "outcomes in"
+
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._open: sqlite3.Connection | None = self._connect()
+        super().__init__(path)
         self._migrate()
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        """The connection, opened again after a failure that had to discard it."""
-        if self._open is None:
-            self._open = self._connect()
-        return self._open
-
-    def _connect(self) -> sqlite3.Connection:
-        """Open the database, created 0600; SQLite gives -wal and -shm the database's mode."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, PRIVATE))
-            make_private(self.path)
-            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")  # an acknowledged outcome survives a crash
-            for suffix in _SIDE_FILES:  # left 0644 by releases before this one
-                make_private(self.path.with_name(self.path.name + suffix))
-        except (OSError, sqlite3.DatabaseError) as exc:
-            raise StorageError(f"cannot open outcomes in {self.path}: {_cause(exc)}") from exc
-        return db
 
     def _migrate(self) -> None:
         """Create the table, or rekey one keyed by declaration id alone (releases before this
@@ -101,36 +75,6 @@ class OutcomeStore:
                 )
                 self._db.execute("DROP TABLE outcomes")
                 self._db.execute("ALTER TABLE outcomes_by_member RENAME TO outcomes")
-
-    @contextlib.contextmanager
-    def _transaction(self, action: str, undone: str = "nothing was stored"):  # noqa: ANN202
-        """BEGIN IMMEDIATE .. COMMIT; on any error, roll back safely and re-raise (a storage
-        failure as StorageError naming the file and cause). Hold self._lock."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            yield
-            self._db.execute("COMMIT")
-        except BaseException as exc:
-            self._roll_back()
-            if isinstance(exc, StorageError):  # already names the file (a failed reopen)
-                raise
-            if isinstance(exc, OSError | sqlite3.DatabaseError):
-                raise StorageError(f"cannot {action} {self.path}: {_cause(exc)}; {undone}") from exc
-            raise
-
-    def _roll_back(self) -> None:
-        """Undo the open transaction. SQLite may have rolled back already (a full disk does):
-        then ROLLBACK itself fails and must not hide the cause. A connection that still holds
-        its transaction after that is closed, and the next request opens a new one."""
-        db = self._open
-        if db is None or not db.in_transaction:
-            return
-        with contextlib.suppress(sqlite3.Error):
-            db.execute("ROLLBACK")
-        if db.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                db.close()  # closing discards the transaction
-            self._open = None
 
     def add(self, outcomes: list[Outcome]) -> dict[str, int]:
         """Store outcomes; identical repeats are no-ops, conflicting ones raise, all or none.
@@ -166,16 +110,3 @@ class OutcomeStore:
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM outcomes").fetchone()[0])
-
-    def close(self) -> None:
-        with self._lock:
-            if self._open is not None:
-                self._open.close()
-                self._open = None
-
-
-def _cause(exc: BaseException) -> str:
-    """SQLite's message ('database or disk is full'), or the OS's ('No space left on device')."""
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    return str(exc) or type(exc).__name__

@@ -10,19 +10,14 @@ file, after the whole change was rolled back.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import sqlite3
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from riskscore.files import PRIVATE, StorageError, make_private
 from riskscore.models.alerts import (
     Alert,
     AlertError,
@@ -30,6 +25,7 @@ from riskscore.models.alerts import (
     check_list_name,
     check_watchlists,
 )
+from riskscore.private_db import PrivateDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -98,7 +94,6 @@ SELECTION_COLUMNS = (
     "scored_at",
 )
 CHANGEABLE = ("message", "channel", "valid_until")
-_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def _now() -> str:
@@ -116,81 +111,21 @@ def _alert(row: tuple) -> Alert:
     return Alert(row[0], criteria, *row[2:])
 
 
-class AlertBook:
+class AlertBook(PrivateDatabase):
     """Alerts, watch lists, their history and the selections, in one SQLite file.
 
     One connection per book, serialised by a lock: a book may be shared by threads. Two books
     (two processes) on one file see each other's committed changes.
     """
 
+    what = "the alert book"
+
     def __init__(self, path: Path | str, timeout: float = 30.0) -> None:
-        self.path = Path(path)
-        self.timeout = timeout
-        self._lock = threading.Lock()
-        self._open: sqlite3.Connection | None = self._connect()
+        super().__init__(path, timeout)
         with self._lock, self._transaction("create the alert book in", "nothing was changed"):
             # One statement at a time: executescript() would commit the transaction first.
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self._db.execute(statement)
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        """The connection, opened again after a failure that had to discard it."""
-        if self._open is None:
-            self._open = self._connect()
-        return self._open
-
-    def _connect(self) -> sqlite3.Connection:
-        """Open the database, created 0600; SQLite gives -wal and -shm the database's mode."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, PRIVATE))
-            make_private(self.path)
-            db = sqlite3.connect(
-                self.path, timeout=self.timeout, check_same_thread=False, isolation_level=None
-            )
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")  # an acknowledged alert survives a crash
-            for suffix in _SIDE_FILES:
-                make_private(self.path.with_name(self.path.name + suffix))
-        except (OSError, sqlite3.DatabaseError) as exc:
-            raise StorageError(f"cannot open the alert book {self.path}: {_cause(exc)}") from exc
-        return db
-
-    @contextlib.contextmanager
-    def _transaction(self, action: str, undone: str = "nothing was stored") -> Iterator[None]:
-        """BEGIN IMMEDIATE .. COMMIT; on any error roll back and re-raise (a storage failure
-        as StorageError naming the file and the cause). Hold self._lock."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            yield
-            self._db.execute("COMMIT")
-        except BaseException as exc:
-            self._roll_back()
-            if isinstance(exc, StorageError):
-                raise
-            if isinstance(exc, OSError | sqlite3.DatabaseError):
-                raise StorageError(f"cannot {action} {self.path}: {_cause(exc)}; {undone}") from exc
-            raise
-
-    def _roll_back(self) -> None:
-        """Undo the open transaction; a connection that cannot is closed and reopened later."""
-        db = self._open
-        if db is None or not db.in_transaction:
-            return
-        with contextlib.suppress(sqlite3.Error):
-            db.execute("ROLLBACK")
-        if db.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                db.close()
-            self._open = None
-
-    def _read(self, sql: str, args: tuple = ()) -> list[tuple]:
-        with self._lock:
-            try:
-                return self._db.execute(sql, args).fetchall()
-            except sqlite3.DatabaseError as exc:
-                raise StorageError(f"cannot read {self.path}: {_cause(exc)}") from exc
 
     def _bump(self) -> None:
         self._db.execute(
@@ -444,12 +379,6 @@ class AlertBook:
         alerts = [_alert(r) for r in rows]
         return [a for a in alerts if a.active(today)] if active_only else alerts
 
-    def close(self) -> None:
-        with self._lock:
-            if self._open is not None:
-                self._open.close()
-                self._open = None
-
 
 def _who(who: str) -> str:
     text = str(who or "").strip()
@@ -464,13 +393,6 @@ def _text(value: object) -> str | None:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return str(value)
-
-
-def _cause(exc: BaseException) -> str:
-    """SQLite's message ('database or disk is full'), or the OS's ('No space left on device')."""
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    return str(exc) or type(exc).__name__
 
 
 __all__ = ["CHANGEABLE", "SELECTION_COLUMNS", "AlertBook"]
