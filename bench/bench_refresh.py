@@ -22,49 +22,19 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_training import _cpu_model, _peak_rss_mb, prepare  # noqa: E402
 
-from riskscore.features.dataset import load_history  # noqa: E402
 from riskscore.features.ingest import ingest  # noqa: E402
-from riskscore.features.store import Store  # noqa: E402
 from riskscore.models import registry  # noqa: E402
 from riskscore.models.batch import score_frame  # noqa: E402
 from riskscore.settings import Settings  # noqa: E402
+from riskscore.synth.intelligence import cell_seizures, quiet_cell  # noqa: E402
 from riskscore.training.job import run_training  # noqa: E402
 from riskscore.training.refresh import refresh  # noqa: E402
 
 BUDGET_SHARE = 1 / 3
 SEIZURES = 40
-
-
-def new_cell_seizures(store: Path, out: Path) -> pd.DataFrame:
-    """40 seizures of the busiest recent heading x origin without any; its recent rows."""
-    history = load_history(Store(store))
-    declarations, seizures = history.declarations, history.seizures
-    recent = declarations[declarations["date"] > declarations["date"].max() - pd.Timedelta(days=30)]
-    cell = recent["hs_code"].str[:4] + "|" + recent["origin_country"]
-    seized = set((seizures["hs_code"].str[:4] + "|" + seizures["origin_country"]).dropna())
-    busiest = cell[~cell.isin(seized)].value_counts().index[0]
-    rows = recent[cell == busiest]
-    rng = np.random.default_rng(0)
-    last = rows["date"].max()
-    pd.DataFrame(
-        {
-            "id": [f"BENCH-SZ-{i:03d}" for i in range(SEIZURES)],
-            "date": [(last - pd.Timedelta(days=int(k))).date() for k in rng.integers(0, 30, 40)],
-            "reporting_country": "FR",
-            "commodity_category": "drugs",
-            "hs_code": rows["hs_code"].iloc[0],
-            "origin_country": rows["origin_country"].iloc[0],
-            "departure_country": rows["departure_country"].mode().iloc[0],
-            "transport_mode": rows["transport_mode"].mode().iloc[0],
-        }
-    ).to_csv(out, index=False)
-    return rows.drop(columns=["label", "label_source", "link_method"])
 
 
 def main() -> None:
@@ -89,7 +59,8 @@ def main() -> None:
 
         unchanged = refresh(store, settings)
         print(f"refresh, nothing new: {unchanged.seconds}")
-        rows = new_cell_seizures(store, root / "new.csv")
+        rows = quiet_cell(store, days=30)
+        cell_seizures(rows, root / "new.csv", SEIZURES)
         before = registry.load_model("models:/customs-risk@champion", published_state=True)
         score_before = score_frame(before, rows.reset_index(drop=True))["score"].mean()
         started = time.perf_counter()

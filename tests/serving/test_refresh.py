@@ -17,10 +17,11 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from riskscore.features.contracts import CLEARANCE, declaration_records
+from riskscore.features.contracts import declaration_records
 from riskscore.features.dataset import build_feature_table, load_history
 from riskscore.features.store import Store
 from riskscore.models import registry, state
+from riskscore.synth.intelligence import cell_seizures, quiet_cell
 from riskscore.training.refresh import RefreshError, refresh
 
 SEIZURES = 40
@@ -38,38 +39,6 @@ def own_model(world, name: str, tmp_path: Path) -> tuple[dict[str, str], Path]:
     shutil.copytree(world.settings.store_dir, store)
     env = {"RISKSCORE_MODEL_NAME": name, "RISKSCORE_STORE_DIR": str(store)}
     return env, store
-
-
-def quiet_cell(store: Path) -> pd.DataFrame:
-    """The recent declarations of the busiest HS heading x origin with no seizure on record."""
-    history = load_history(Store(store))
-    declarations, seizures = history.declarations, history.seizures
-    recent = declarations[declarations["date"] > declarations["date"].max() - pd.Timedelta(days=60)]
-    cell = recent["hs_code"].str[:4] + "|" + recent["origin_country"]
-    seized = set((seizures["hs_code"].str[:4] + "|" + seizures["origin_country"]).dropna())
-    busiest = cell[~cell.isin(seized)].value_counts().index[0]
-    fields = [f.name for f in CLEARANCE.fields if f.name in recent]
-    return recent.loc[cell == busiest, fields].reset_index(drop=True)
-
-
-def seizure_file(rows: pd.DataFrame, path: Path) -> Path:
-    """SEIZURES seizures of the rows' heading, origin, route and mode over their last 30 days."""
-    rng = np.random.default_rng(0)
-    last = rows["date"].max()
-    pd.DataFrame(
-        {
-            "id": [f"NEW-SZ-{i:03d}" for i in range(SEIZURES)],
-            "date": [(last - pd.Timedelta(days=int(k))).date() for k in rng.integers(0, 30, 40)],
-            "reporting_country": rng.choice(["FR", "NL", "BE", "DE"], SEIZURES),
-            "commodity_category": "drugs",
-            "description": "cocaine concealed in the goods",
-            "hs_code": rows["hs_code"].iloc[0],
-            "origin_country": rows["origin_country"].iloc[0],
-            "departure_country": rows["departure_country"].mode().iloc[0],
-            "transport_mode": rows["transport_mode"].mode().iloc[0],
-        }
-    ).to_csv(path, index=False)
-    return path
 
 
 def api_scores(client, rows: pd.DataFrame) -> dict:
@@ -104,7 +73,7 @@ def test_new_seizures_reach_the_running_server_and_batch_scoring(
         assert scored.returncode == 0, scored.stderr
 
         ingested = world.cli(
-            "ingest", "seizures", str(seizure_file(rows, tmp_path / "new.csv")), **env
+            "ingest", "seizures", str(cell_seizures(rows, tmp_path / "new.csv", SEIZURES)), **env
         )
         assert ingested.returncode == 0, ingested.stderr
         done = world.cli("refresh", "--json", **env)
