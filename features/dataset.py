@@ -102,13 +102,14 @@ def _apply_outcomes(records: pd.DataFrame, outcomes: pd.DataFrame | None) -> dic
     }
 
 
-def build_feature_table(store_dir: Path, out: Path) -> dict:
+def build_feature_table(store_dir: Path, out: Path, outcomes: pd.DataFrame | None = None) -> dict:
     """Write the point-in-time feature table (one row per declaration) and return a summary.
 
-    Beside `out` go the seizure link report files (`<out stem>-links/`).
+    `outcomes` (fed back through the API) label records as in training. Beside `out` go the
+    seizure link report files (`<out stem>-links/`).
     """
     store = Store(store_dir)
-    history = load_history(store)
+    history = load_history(store, outcomes=outcomes)
     pipeline = FeaturePipeline(FeatureConfig())
     features = pipeline.historical(history.declarations, history.seizures)
     table = pd.concat([history.declarations[META].reset_index(drop=True), features], axis=1)

@@ -176,12 +176,15 @@ def features_build(
     out_file: Annotated[Path, typer.Option("--out", help="Feature table to write (.parquet).")],
     store: StoreOption = None,
 ) -> None:
-    """Build the point-in-time feature table, one row per declaration, with labels."""
+    """Build the point-in-time feature table, one row per declaration, with labels (the
+    store's, and the outcomes fed back through the API, as training reads them)."""
     from riskscore.features.dataset import build_feature_table
+    from riskscore.features.outcomes import read_outcomes
 
-    path = store_dir(store, settings())
+    current = settings()
+    path = store_dir(store, current)
     with console.status("building features"):
-        summary = build_feature_table(path, out_file)
+        summary = build_feature_table(path, out_file, read_outcomes(current.outcomes_db))
     out.print_json(json.dumps(summary, default=str))
 
 

@@ -19,6 +19,7 @@ from mlflow.tracking import MlflowClient
 
 from riskscore.features.contracts import declaration_records
 from riskscore.features.dataset import build_feature_table, load_history
+from riskscore.features.outcomes import Outcome, OutcomeStore, read_outcomes
 from riskscore.features.store import Store
 from riskscore.models import registry, state
 from riskscore.synth.intelligence import cell_seizures, quiet_cell
@@ -108,22 +109,33 @@ def test_new_seizures_reach_the_running_server_and_batch_scoring(
 
 def test_served_features_after_a_refresh_equal_the_historical_ones(world, tmp_path) -> None:
     env, store = own_model(world, "refresh-skew", tmp_path)
-    # A state dir of its own: `features build` reads the store only, not the outcomes that
-    # other tests post through the API.
+    # A state dir of its own, with one outcome fed back through the API: it labels a record
+    # that had no outcome, for the refresh and for `features build` alike.
     settings = world.settings.model_copy(
         update={"model_name": "refresh-skew", "state_dir": tmp_path / "var"}
     )
     history = load_history(Store(store))
     dates = history.declarations["date"]
     day = dates.max().normalize() - pd.Timedelta(days=20)  # the state: records before `day`
+    unlabelled = history.declarations[
+        (history.declarations["label_source"] == "none") & (dates < day - pd.Timedelta(days=45))
+    ].iloc[-1]
+    fed = OutcomeStore(settings.outcomes_db)
+    fed.add([Outcome(unlabelled["id"], MEMBER, 1, None, str(unlabelled["date"].date()))])
+    fed.close()
     refresh(store, settings, as_of=day)
+    outcomes = read_outcomes(settings.outcomes_db)
+    history = load_history(Store(store), outcomes=outcomes)
+    assert history.label_counts["api_outcomes_applied"] == 1
+    dates = history.declarations["date"]
 
     model = registry.load_model("models:/refresh-skew@champion", published_state=True)
     assert state.state_of(model).as_of == str(day.date())
     rows = history.declarations[dates.dt.normalize() == day]
     assert len(rows) >= 3
     served = model.pipeline.transform(rows.reset_index(drop=True))
-    table = pd.read_parquet(build_feature_table(store, tmp_path / "features.parquet")["out"])
+    built = build_feature_table(store, tmp_path / "features.parquet", outcomes)
+    table = pd.read_parquet(built["out"])
     historical = table.set_index("id").loc[rows["id"].astype(str)].reset_index(drop=True)
     for column in served.columns:
         left, right = served[column], historical[column]
