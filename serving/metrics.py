@@ -58,6 +58,11 @@ class Metrics:
             ["version", "as_of"],
             registry=self.registry,
         )
+        self.alerts_active = Gauge(
+            "riskscore_alerts_active",
+            "Analysts' alerts the server is applying",
+            registry=self.registry,
+        )
         self.state_age = Gauge(
             "riskscore_feature_state_age_seconds",
             "Seconds since the served feature state was computed (alert when stale)",

@@ -50,4 +50,5 @@ def prometheus(services: ServicesDep) -> PlainTextResponse:
         metrics.serving(loaded.name, loaded.version, loaded.alias, loaded.source)
         used = state_of(loaded.model)
         metrics.serving_state(used.version, used.as_of, used.age_seconds())
+    metrics.alerts_active.set(len(services.alerts.matcher()))
     return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

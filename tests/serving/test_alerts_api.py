@@ -13,6 +13,7 @@ import time
 import openpyxl
 import pandas as pd
 
+from riskscore.models.alert_book import AlertBook
 from riskscore.serving.keys import KeyStore
 
 MEMBER = "GB"  # as in conftest
@@ -55,6 +56,9 @@ def test_an_alert_added_on_the_cli_reaches_the_running_server(world, api) -> Non
 
     after = until(lambda: (r := score(api, record)).get("alerts") and r)
     assert after["alerts"] == [alert["id"]]
+    active = AlertBook(world.settings.alerts_db).list(active_only=True)
+    assert alert["id"] in [a.id for a in active]
+    assert f"riskscore_alerts_active {len(active)}.0" in api.get("/metrics").text
     assert after["channel"] == "red"
     assert after["model_channel"] == before["channel"]
     assert after["score"] == before["score"]  # the model's score is the model's alone
