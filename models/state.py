@@ -40,7 +40,12 @@ TRAINED = "trained"  # the state version of a model as training left it
 
 
 class StateError(Exception):
-    """A published state that cannot be used; the message names it and why."""
+    """A published state that cannot be used; the message names it and why. `retry`: it could
+    not be fetched (the artifact store may be back later), as opposed to a state that is bad."""
+
+    def __init__(self, message: str, retry: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,9 @@ def fetch(run_id: str, ref: StateRef) -> FeatureState:
             )
             payload = Path(local).read_bytes()
     except (MlflowException, OSError) as exc:
-        raise StateError(f"state {ref.version} ({ref.path}) cannot be fetched: {exc}") from None
+        raise StateError(
+            f"state {ref.version} ({ref.path}) cannot be fetched: {exc}", retry=True
+        ) from None
     got = hashlib.sha256(payload).hexdigest()
     if got != ref.sha256:
         raise StateError(

@@ -383,7 +383,8 @@ class ModelHolder:
     def _with_published_state(self, model: RiskModel, target: registry.Target) -> RiskModel:
         """`model` with its version's published state; `model` itself when none is published
         or the published one fails (fetch, checksum, or scoring the example): a state that
-        fails is refused and never tried again, and the state served stays as it was."""
+        fails is refused and never tried again (one that could not be fetched is tried again on
+        the next check), and the state served stays as it was."""
         ref = state.published(target.tags)
         if ref is None or ref.version in self.status.refused or not target.run_id:
             return model
@@ -391,10 +392,14 @@ class ModelHolder:
             refreshed = state.with_state(model, state.fetch(target.run_id, ref), ref)
             self._score_example(refreshed)
         except Exception as exc:  # noqa: BLE001 - a bad state must never replace a good one
-            reason = _clip(f"state {ref.version} refused: {type(exc).__name__}: {exc}")
-            self.status.refused[ref.version] = reason
+            if isinstance(exc, state.StateError) and exc.retry:  # tried again on the next check
+                reason = _clip(f"state {ref.version} not loaded yet: {exc}")
+            else:
+                reason = _clip(f"state {ref.version} refused: {type(exc).__name__}: {exc}")
+                self.status.refused[ref.version] = reason
+            if reason != self.status.last_error:
+                log.error("%s: %s", self.name, reason)
             self.status.last_error = reason
-            log.error("%s: %s", self.name, reason)
             return model
         if self.status.last_error and self.status.last_error.startswith("state "):
             self.status.last_error = None

@@ -153,22 +153,33 @@ def test_a_state_that_fails_leaves_the_served_state(world, start_server, tmp_pat
     settings = world.settings.model_copy(update={"model_name": "refresh-bad"})
     good = refresh(store, settings).state
     server = start_server("refresh-bad", RISKSCORE_RELOAD_SECONDS=0.5, **env)
-    with server.client(world.keys[MEMBER]) as client:
-        wait_for_state(client, good.version)
-        # A published reference whose artifact does not match its checksum.
-        bad = state.StateRef("20991231T000000000000Z", "2099-12-31", good.created_at,
-                             "0" * 64, good.path)  # fmt: skip
-        version = registry.version_for_alias("refresh-bad", "champion")
+    version = registry.version_for_alias("refresh-bad", "champion")
+
+    def publish(ref: state.StateRef) -> None:
         MlflowClient().set_model_version_tag(
-            "refresh-bad", version, state.STATE_TAG, json.dumps(bad.to_dict())
+            "refresh-bad", version, state.STATE_TAG, json.dumps(ref.to_dict())
         )
+
+    def error_with(client, text: str) -> dict:  # noqa: ANN001
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             body = client.get("/v1/model").json()
-            if body["last_error"]:
-                break
+            if text in (body["last_error"] or ""):
+                return body
             time.sleep(0.2)
-        assert "state 20991231T000000000000Z refused" in body["last_error"]
+        raise AssertionError(f"no {text!r} in last_error within 30 s: {body}")
+
+    with server.client(world.keys[MEMBER]) as client:
+        wait_for_state(client, good.version)
+        # An artifact that cannot be fetched: not refused, tried again on every check.
+        publish(state.StateRef("20991230T000000000000Z", "2099-12-30", good.created_at,
+                               good.sha256, "feature_state/missing.pkl"))  # fmt: skip
+        body = error_with(client, "state 20991230T000000000000Z not loaded yet")
+        assert body["state_version"] == good.version
+        # An artifact that does not match its checksum: refused for good.
+        publish(state.StateRef("20991231T000000000000Z", "2099-12-31", good.created_at,
+                               "0" * 64, good.path))  # fmt: skip
+        body = error_with(client, "state 20991231T000000000000Z refused")
         assert "checksum" in body["last_error"]
         assert body["state_version"] == good.version
         answer = client.post("/v1/score", json={"declarations": world.records(2)})
