@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Annotated
@@ -38,6 +39,7 @@ from riskscore.serving.routes.responses import (
 from riskscore.serving.schemas import MAX_TOP_K, ScoreRequest, ScoreResponse
 from riskscore.serving.scoring import answers, batch_answers, columns_of
 
+log = logging.getLogger("riskscore.serving")
 router = APIRouter(tags=["scoring"])
 
 BATCH_TYPES = {
@@ -194,8 +196,7 @@ def _record(
     """Answers given: to the audit log (who got what), to the alerts' selections, and to the
     score and channel metrics.
 
-    Raises StorageError when the audit log or the selections cannot be written; then nothing
-    is counted.
+    Raises StorageError when the audit log cannot be written; then nothing is counted.
     """
     services.audit.record(
         {
@@ -216,12 +217,17 @@ def _record(
         }
     )
     if any("alerts" in r for r in results):
-        services.alerts.record(
-            results,
-            list(declarations["reporting_country"]),
-            list(declarations["date"]),
-            loaded.version,
-        )
+        # The audit line above already names each answer's alerts: a selection the alert book
+        # cannot store costs the hit-rate table a row, never the officer an answer.
+        try:
+            services.alerts.record(
+                results,
+                list(declarations["reporting_country"]),
+                list(declarations["date"]),
+                loaded.version,
+            )
+        except StorageError as exc:
+            log.error("alert selections of request %s not stored: %s", request_id, exc)
     services.metrics.scored([r["score"] for r in results], [r["channel"] for r in results])
 
 

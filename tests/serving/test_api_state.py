@@ -115,8 +115,10 @@ def test_state_files_are_private(api, world):
         world.settings.keys_file,
         *world.settings.audit_dir.glob("*.jsonl"),
         *state.glob("outcomes.sqlite*"),
+        *state.glob("alerts.sqlite*"),
     ]
-    assert len(files) >= 3
+    assert any(p.name == "alerts.sqlite" for p in files)
+    assert len(files) >= 4
     assert {str(p): mode(p) for p in files} == {str(p): 0o600 for p in files}
 
 
@@ -173,6 +175,29 @@ def test_a_full_outcome_store_is_503_naming_the_cause(in_process):
     assert store.count() == 1
     store._db.execute("PRAGMA max_page_count = 1073741823")  # space again
     assert client.post("/v1/outcomes", many).json()["stored"] == 499
+
+
+def test_a_full_alert_book_costs_a_selection_row_never_the_answer(in_process, world):
+    client, services = in_process, in_process.services
+    services.holder.load_initial()
+    book = services.alerts.book
+    alert = book.add({"importer": ["IMP-FULL-BOOK"]}, "red", "full book", author="t")
+    pages = book._db.execute("PRAGMA page_count").fetchone()[0]
+    book._db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite answers SQLITE_FULL from here
+    records = [r | {"id": f"FULL-BOOK-{i}", "importer_id": "IMP-FULL-BOOK"}
+               for i, r in enumerate(world.records(300))]  # fmt: skip
+    answer = client.post("/v1/score", {"declarations": records})
+    assert answer.status_code == 200, answer.text
+    assert {r["channel"] for r in answer.json()["results"]} == {"red"}
+    assert all(r["alerts"] == [alert.id] for r in answer.json()["results"])
+    assert len(book.selections(alert.id)) < len(records)  # the book was full
+    audit = [
+        json.loads(line)
+        for f in services.settings.audit_dir.glob("*.jsonl")
+        for line in f.read_text().splitlines()
+    ]
+    entry = next(e for e in audit if e["request_id"] == answer.json()["request_id"])
+    assert all(d["alerts"] == [alert.id] for d in entry["declarations"])
 
 
 @pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="needs Linux prlimit")
