@@ -42,13 +42,7 @@ def load_history(store: Store, outcomes: pd.DataFrame | None = None) -> History:
     the inspection outcome where there is one, else 1 when a seizure links to the record, else
     0 (docs/labels.md). A store where an id is stored twice is refused (DamagedStoreError).
     """
-    clearance = store.read_unique("clearance")
-    declared = store.read_unique("declarations")
-    clearance = clearance[~is_in(clearance["id"], declared["id"])]
-    records = pd.concat([declared, clearance], ignore_index=True)
-    records = records.drop(columns=[c for c in _BOOKKEEPING if c in records])
-    records = records.sort_values(["date", "id"], kind="stable").reset_index(drop=True)
-    fed_back = _apply_outcomes(records, outcomes)
+    records, fed_back = load_records(store, outcomes)
     seizures = store.read_unique("seizures")
 
     links = None
@@ -64,6 +58,21 @@ def load_history(store: Store, outcomes: pd.DataFrame | None = None) -> History:
     if links is not None:
         counts |= {f"seizures_{k}": v for k, v in links.counts().items()}
     return History(records, seizures, links, counts)
+
+
+def load_records(
+    store: Store, outcomes: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The records of `load_history` before any seizure is linked: declarations and clearance
+    records (a member's own declaration replacing the clearance record of the same id), sorted
+    by date and id, with the API's outcomes applied; and the counts of those outcomes."""
+    clearance = store.read_unique("clearance")
+    declared = store.read_unique("declarations")
+    clearance = clearance[~is_in(clearance["id"], declared["id"])]
+    records = pd.concat([declared, clearance], ignore_index=True)
+    records = records.drop(columns=[c for c in _BOOKKEEPING if c in records])
+    records = records.sort_values(["date", "id"], kind="stable").reset_index(drop=True)
+    return records, _apply_outcomes(records, outcomes)
 
 
 def _apply_outcomes(records: pd.DataFrame, outcomes: pd.DataFrame | None) -> dict[str, int]:

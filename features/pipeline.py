@@ -493,6 +493,31 @@ class FeaturePipeline:
         return table
 
 
+def fold_state(
+    state: FeatureState, seizures: pd.DataFrame, newly_irregular: pd.DataFrame
+) -> FeatureState:
+    """`state` with new records folded in, as `fit` would give on all of them: `seizures`
+    (seizures not yet counted) and `newly_irregular` (declarations the state counted as
+    compliant that a new seizure now labels irregular: one more positive outcome each, known
+    `outcome_lag_days` after the declaration, and no more outcomes)."""
+    lag = state.config.outcome_lag_days
+    seized = prepare_seizures(seizures)
+    rows = prepare_rows(newly_irregular)
+    rows[LABEL] = np.ones(len(rows["day"]))
+    snapshots = dict(state.snapshots)
+    for stat in STATS:
+        if stat.source is Source.SEIZURES and len(seized["day"]):
+            events = events_for(stat, rows, seized, lag)
+        elif stat.source in (Source.OUTCOMES, Source.POSITIVES) and len(rows["day"]):
+            events = events_for(stat, rows, seized, lag)
+            if stat.source is Source.OUTCOMES:  # already counted as outcomes: a positive more
+                events.values["n"] = np.zeros(len(events.days))
+        else:
+            continue
+        snapshots[stat.name] = snapshots[stat.name].folded(events.keys, events.days, events.values)
+    return FeatureState(state.as_of_day, state.config, snapshots, dict(state.extras))
+
+
 def _extra_kinds(frame: pd.DataFrame) -> dict[str, bool]:
     """Member-specific columns, and whether each is categorical (stored as text)."""
     return {

@@ -138,6 +138,50 @@ class Snapshot:
         totals = dict(zip(table.index, table.itertuples(index=False, name=None), strict=True))
         return cls(ref_day, half_life_days, names, totals, with_first_day, with_last_day)
 
+    def folded(
+        self, event_keys: pd.Series, event_days: np.ndarray, event_values: dict[str, np.ndarray]
+    ) -> Snapshot:
+        """A copy with more events folded in (those dated before `ref_day`): what `build` gives
+        on the earlier events and these together, up to the order of the float additions."""
+        rate = decay_rate(self.half_life_days)
+        keys = event_keys.to_numpy(dtype=object)
+        keep = pd.notna(keys) & (np.asarray(event_days) < self.ref_day)
+        if not keep.any():
+            return self
+        frame = pd.DataFrame(
+            {KEY: pd.Series(keys[keep], dtype=object), DAY: np.asarray(event_days)[keep]}
+        )
+        for name in self.names:
+            weight = np.exp(-rate * (self.ref_day - frame[DAY].to_numpy())) if rate else 1.0
+            frame[name] = np.asarray(event_values[name], dtype="float64")[keep] * weight
+        grouped = frame.groupby(KEY, sort=False)
+        sums = grouped[list(self.names)].sum()
+        first, last = grouped[DAY].min(), grouped[DAY].max()
+        totals = dict(self.totals)
+        n = len(self.names)
+        for key, added in zip(sums.index, sums.itertuples(index=False, name=None), strict=True):
+            old = totals.get(key)
+            new = [float(v) for v in added] if old is None else [
+                a + float(b) for a, b in zip(old[:n], added, strict=True)
+            ]  # fmt: skip
+            col = n
+            if self.with_first_day:
+                day = float(first[key])
+                new.append(day if old is None else min(old[col], day))
+                col += 1
+            if self.with_last_day:
+                day = float(last[key])
+                new.append(day if old is None else max(old[col], day))
+            totals[key] = tuple(new)
+        return Snapshot(
+            self.ref_day,
+            self.half_life_days,
+            self.names,
+            totals,
+            self.with_first_day,
+            self.with_last_day,
+        )
+
     def __getstate__(self) -> dict:
         # The lookup index follows from `totals`: rebuilt where the model loads, never pickled.
         state = dict(self.__dict__)
