@@ -58,6 +58,9 @@ class StateRef:
     sha256: str | None = None
     path: str | None = None  # artifact path in the version's run
     seconds: float | None = None  # how long the refresh took
+    base: str | None = None  # artifact of what the state was computed from (the next refresh's)
+    base_sha256: str | None = None
+    mode: str | None = None  # "full" or "incremental"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -103,13 +106,26 @@ def with_state(model: RiskModel, state: FeatureState, ref: StateRef) -> RiskMode
 
 
 def publish(
-    name: str, version: str, run_id: str, state: FeatureState, as_of: str, seconds: float
+    name: str,
+    version: str,
+    run_id: str,
+    state: FeatureState,
+    as_of: str,
+    seconds: float,
+    base: object = None,
+    mode: str = "full",
 ) -> StateRef:
-    """Log `state` in the version's run, then point the version's tag at it (the publication);
-    older published states of the run beyond KEEP_STATES are deleted."""
+    """Log `state` (and `base`, what the next refresh folds new records into) in the version's
+    run, then point the version's tag at them (the publication); older published states of the
+    run beyond KEEP_STATES are deleted."""
     now = datetime.now(UTC)
     stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
     payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    files = {f"state-{stamp}.pkl": payload}
+    base_sha = None
+    if base is not None:
+        files[f"base-{stamp}.pkl"] = base_payload = pickle.dumps(base, pickle.HIGHEST_PROTOCOL)
+        base_sha = hashlib.sha256(base_payload).hexdigest()
     ref = StateRef(
         version=stamp,
         as_of=as_of,
@@ -117,12 +133,15 @@ def publish(
         sha256=hashlib.sha256(payload).hexdigest(),
         path=f"{STATE_DIR}/state-{stamp}.pkl",
         seconds=round(seconds, 3),
+        base=f"{STATE_DIR}/base-{stamp}.pkl" if base is not None else None,
+        base_sha256=base_sha,
+        mode=mode,
     )
     client = MlflowClient()
     with tempfile.TemporaryDirectory() as tmp:
-        local = Path(tmp) / Path(ref.path).name  # type: ignore[arg-type]
-        local.write_bytes(payload)
-        client.log_artifact(run_id, str(local), STATE_DIR)
+        for file_name, content in files.items():
+            (Path(tmp) / file_name).write_bytes(content)
+            client.log_artifact(run_id, str(Path(tmp) / file_name), STATE_DIR)
     client.set_model_version_tag(name, version, STATE_TAG, json.dumps(ref.to_dict()))
     client.set_model_version_tag(name, version, "state_as_of", as_of)  # for `models list`
     _prune(client, run_id, ref)
@@ -134,28 +153,36 @@ def fetch(run_id: str, ref: StateRef) -> FeatureState:
 
     Raises StateError when it cannot be fetched, fails its checksum or is not a state.
     """
-    if not ref.path or not ref.sha256:
+    state = _unpickled(run_id, ref, ref.path, ref.sha256)
+    if not isinstance(state, FeatureState):
+        raise StateError(f"state {ref.version} ({ref.path}) does not hold a feature state")
+    return state
+
+
+def fetch_base(run_id: str, ref: StateRef) -> object:
+    """What the state `ref` names was computed from (see training.refresh), checksum verified."""
+    return _unpickled(run_id, ref, ref.base, ref.base_sha256)
+
+
+def _unpickled(run_id: str, ref: StateRef, path: str | None, sha256: str | None) -> object:
+    if not path or not sha256:
         raise StateError(f"state {ref.version}: the tag names no artifact or checksum")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             local = mlflow.artifacts.download_artifacts(
-                run_id=run_id, artifact_path=ref.path, dst_path=tmp
+                run_id=run_id, artifact_path=path, dst_path=tmp
             )
             payload = Path(local).read_bytes()
     except (MlflowException, OSError) as exc:
         raise StateError(
-            f"state {ref.version} ({ref.path}) cannot be fetched: {exc}", retry=True
+            f"state {ref.version} ({path}) cannot be fetched: {exc}", retry=True
         ) from None
     got = hashlib.sha256(payload).hexdigest()
-    if got != ref.sha256:
+    if got != sha256:
         raise StateError(
-            f"state {ref.version} ({ref.path}) failed its checksum (expected {ref.sha256}, "
-            f"got {got})"
+            f"state {ref.version} ({path}) failed its checksum (expected {sha256}, got {got})"
         )
-    state = pickle.loads(payload)
-    if not isinstance(state, FeatureState):
-        raise StateError(f"state {ref.version} ({ref.path}) does not hold a feature state")
-    return state
+    return pickle.loads(payload)
 
 
 def load_published(model: RiskModel, run_id: str | None, tags: dict | None) -> RiskModel:
@@ -170,11 +197,10 @@ def _prune(client: MlflowClient, run_id: str, keep: StateRef) -> None:
     """Delete the run's published states beyond the newest KEEP_STATES (best effort: a store
     that cannot delete keeps them, which costs only space)."""
     try:
-        names = sorted(
-            (f.path for f in client.list_artifacts(run_id, STATE_DIR) if not f.is_dir),
-            reverse=True,  # stamps sort by time
-        )
-        stale = [p for p in names[KEEP_STATES:] if p != keep.path]
+        paths = [f.path for f in client.list_artifacts(run_id, STATE_DIR) if not f.is_dir]
+        stamp = lambda path: Path(path).stem.split("-", 1)[-1]  # noqa: E731 - state-<stamp>
+        kept = sorted({stamp(p) for p in paths}, reverse=True)[:KEEP_STATES] + [keep.version]
+        stale = [p for p in paths if stamp(p) not in kept]
         if not stale:
             return
         from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository

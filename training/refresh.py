@@ -3,9 +3,10 @@
 Seizures, declarations and outcomes ingested after training reach scoring without retraining:
 the statistics the model reads (trader records, hit rates, seizure rates, reference prices) are
 recomputed as of now, with the model's own feature definitions, outcome lag and training-window
-start, while the booster, encoders and calibration stay as registered. The new state is checked
-(it must score the model's own example) before it is published (models.state); a refresh that
-fails publishes nothing, so the served state stays as it was.
+start, while the booster, encoders and calibration stay as registered; new seizures alone are
+folded into the published state (training.state_update). The new state is checked (it must
+score the model's own example) before it is published (models.state); a refresh that fails
+publishes nothing, so the served state stays as it was.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskscore.features.dataset import History, load_history
 from riskscore.features.outcomes import read_outcomes
-from riskscore.features.pipeline import FeaturePipeline, FeatureState
 from riskscore.features.store import Store
 from riskscore.models import registry, state
 from riskscore.models.risk_model import RiskModel
 from riskscore.settings import Settings
+from riskscore.training.state_update import Definition, StateBase, compute_state
 
 
 class RefreshError(Exception):
@@ -41,10 +41,14 @@ class RefreshResult:
     previous: state.StateRef
     records: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    mode: str = "full"  # "full", "incremental" or "unchanged" (nothing published)
+    reason: str = ""
 
     def to_dict(self) -> dict:
         return {
             "model": {"name": self.name, "version": self.version, "alias": self.alias},
+            "mode": self.mode,
+            "reason": self.reason,
             "state": self.state.to_dict(),
             "previous_state": self.previous.to_dict(),
             "records": self.records,
@@ -52,31 +56,13 @@ class RefreshResult:
         }
 
 
-def default_as_of(history: History) -> pd.Timestamp:
-    """The day after the latest record of the store: the state then holds everything known."""
-    latest = [f["date"].max() for f in (history.declarations, history.seizures) if len(f)]
-    if not latest:
-        raise RefreshError("the store holds no records: ingest data first")
-    return max(latest).normalize() + pd.Timedelta(days=1)
-
-
-def fit_state(model: RiskModel, history: History, as_of: pd.Timestamp) -> FeatureState:
-    """The model's feature state recomputed on `history` as of `as_of` (records dated before it).
-
-    Same definitions as training: the model's feature config, its training window's start, and
-    its member-specific columns (a column that appeared in the store since is not a model input).
-    """
-    declarations = history.declarations
+def definition_of(model: RiskModel) -> Definition:
+    """The definitions the model's state is computed with: its feature config, the start of its
+    training window, its member-specific columns (a column that appeared in the store since is
+    not an input of this model)."""
     start = model.info.get("train_from")
-    keep = declarations["date"] < as_of
-    if start:
-        keep &= declarations["date"] >= pd.Timestamp(start)
-    seizures = history.seizures[history.seizures["date"] < as_of]
-    pipeline = FeaturePipeline(model.pipeline.config).fit(declarations[keep], seizures, as_of)
-    fitted = pipeline.state_
-    assert fitted is not None
-    fitted.extras = dict(model.pipeline.state_.extras) if model.pipeline.state_ else {}
-    return fitted
+    extras = dict(model.pipeline.state_.extras) if model.pipeline.state_ else {}
+    return Definition(model.pipeline.config, pd.Timestamp(start) if start else None, extras)
 
 
 def refresh(
@@ -84,8 +70,11 @@ def refresh(
     settings: Settings,
     alias: str | None = None,
     as_of: pd.Timestamp | None = None,
+    full: bool = False,
 ) -> RefreshResult:
-    """Recompute and publish the feature state of `name@alias` (default: the settings' alias)."""
+    """Recompute and publish the feature state of `name@alias` (default: the settings' alias):
+    new seizures folded into the published state when that is exact (training.state_update),
+    else (or with `full`) recomputed from the whole store."""
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
     alias = alias or settings.model_alias
@@ -97,32 +86,58 @@ def refresh(
         target = registry.alias_target(name, alias)
     except registry.NoVersionError as exc:
         raise RefreshError(str(exc)) from None
-    model = registry.load_model(f"models:/{name}/{target.version}")
-    previous = state.published(target.tags) or state.state_of(model)
-    seconds["load_model"] = _lap(clock)
-
-    history = load_history(Store(store_dir), outcomes=read_outcomes(settings.outcomes_db))
-    seconds["load_history"] = _lap(clock, seconds)
-    day = pd.Timestamp(as_of).normalize() if as_of is not None else default_as_of(history)
-    fitted = fit_state(model, history, day)
-    seconds["fit_state"] = _lap(clock, seconds)
-
-    as_of_text = str(day.date())
-    provisional = state.StateRef("unpublished", as_of_text, datetime.now(UTC).isoformat())
-    _check(state.with_state(model, fitted, provisional))
-    seconds["check"] = _lap(clock, seconds)
-    total = time.perf_counter() - clock
     if not target.run_id:
         raise RefreshError(f"{name} version {target.version} has no run to publish the state in")
-    published = state.publish(name, target.version, target.run_id, fitted, as_of_text, total)
+    model = registry.load_model(f"models:/{name}/{target.version}")
+    published = state.published(target.tags)
+    previous_ref = published or state.state_of(model)
+    earlier = None if full else _earlier(target.run_id, published)
+    seconds["load"] = _lap(clock)
+
+    try:
+        computed = compute_state(
+            Store(store_dir),
+            definition_of(model),
+            read_outcomes(settings.outcomes_db),
+            earlier,
+            as_of,
+        )
+    except ValueError as exc:  # an empty store
+        raise RefreshError(str(exc)) from None
+    seconds["compute"] = _lap(clock, seconds)
+    reason = "--full given" if full and computed.mode == "full" else computed.reason
+    if computed.state is None:  # nothing new: the published state stands
+        seconds["total"] = round(time.perf_counter() - clock, 3)
+        return RefreshResult(name, target.version, alias, previous_ref, previous_ref,
+                             computed.counts, seconds, "unchanged", reason)  # fmt: skip
+
+    as_of_text = str(computed.as_of.date())
+    provisional = state.StateRef("unpublished", as_of_text, datetime.now(UTC).isoformat())
+    _check(state.with_state(model, computed.state, provisional))
+    seconds["check"] = _lap(clock, seconds)
+    total = time.perf_counter() - clock
+    ref = state.publish(
+        name, target.version, target.run_id, computed.state, as_of_text, total,
+        base=computed.base, mode=computed.mode,
+    )  # fmt: skip
     seconds["publish"] = _lap(clock, seconds)
     seconds["total"] = round(time.perf_counter() - clock, 3)
-    records = {
-        "declarations": int((history.declarations["date"] < day).sum()),
-        "seizures": int((history.seizures["date"] < day).sum()),
-        "labelled": int(history.declarations["label"].notna().sum()),
-    }
-    return RefreshResult(name, target.version, alias, published, previous, records, seconds)
+    return RefreshResult(name, target.version, alias, ref, previous_ref, computed.counts,
+                         seconds, computed.mode, reason)  # fmt: skip
+
+
+def _earlier(run_id: str, ref: state.StateRef | None) -> tuple | None:
+    """The published state and what it was computed from, when both can be fetched (else
+    the refresh is a full one)."""
+    if ref is None or not ref.base:
+        return None
+    try:
+        base = state.fetch_base(run_id, ref)
+        if not isinstance(base, StateBase):
+            return None
+        return state.fetch(run_id, ref), base
+    except state.StateError:
+        return None
 
 
 def _check(model: RiskModel) -> None:

@@ -569,27 +569,34 @@ def refresh(
             help="State of the records dated before this day (default: all records).",
         ),
     ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Recompute from the whole store, even if it could fold.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Recompute the served model's feature state from the store and publish it (no retraining):
-    the server uses it within RISKSCORE_RELOAD_SECONDS, `riskscore score` at once."""
+    the server uses it within RISKSCORE_RELOAD_SECONDS, `riskscore score` at once. New seizures
+    alone are folded into the published state; anything else recomputes it in full."""
     from riskscore.training.refresh import refresh as run_refresh
 
     current = settings()
     path = store_dir(store, current)
     with clean_errors(), console.status(f"refreshing the feature state from {path}"):
-        result = run_refresh(path, current, alias=model_alias, as_of=as_of)
+        result = run_refresh(path, current, alias=model_alias, as_of=as_of, full=full)
     if as_json:
         out.print_json(json.dumps(result.to_dict()))
         return
     published, previous = result.state, result.previous
-    records = result.records
+    which = f"{result.name} version {result.version} ({result.alias})"
+    took = f"{result.seconds['total']:.1f} s"
+    if result.mode == "unchanged":
+        out.print(f"feature state {published.version} of {which} stands: {result.reason} ({took})")
+        return
+    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.records.items())
     out.print(
-        f"published feature state [bold]{published.version}[/] of {result.name} version "
-        f"{result.version} ({result.alias}): {records['declarations']} declarations and "
-        f"{records['seizures']} seizures dated before {published.as_of} "
-        f"({result.seconds['total']:.1f} s; it was {previous.version}, records before "
-        f"{previous.as_of})"
+        f"published feature state [bold]{published.version}[/] of {which}, records before "
+        f"{published.as_of}: {result.mode} ({result.reason}; {counts}; {took}); it was "
+        f"{previous.version}, records before {previous.as_of}"
     )
 
 

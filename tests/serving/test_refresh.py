@@ -106,6 +106,20 @@ def test_new_seizures_reach_the_running_server_and_batch_scoring(
     by_id = {r["id"]: r["score"] for r in after["results"]}
     assert np.allclose(file_after["score"], [by_id[str(i)] for i in file_after["id"]])
 
+    # Refreshing again with nothing new publishes nothing; more seizures are folded in.
+    again = json.loads(world.cli("refresh", "--json", **env).stdout)
+    assert again["mode"] == "unchanged" and again["state"]["version"] == published["version"]
+    more = cell_seizures(rows, tmp_path / "more.csv", 5, seed=1)
+    assert world.cli("ingest", "seizures", str(more), **env).returncode == 0
+    folded = json.loads(world.cli("refresh", "--json", **env).stdout)
+    assert folded["mode"] == "incremental", folded
+    assert folded["records"]["new_seizures"] == 5
+    scored = world.cli("score", "--input", str(batch_in), "--out", "folded.csv", **env)
+    assert scored.returncode == 0, scored.stderr
+    file_folded = pd.read_csv(world.root / "folded.csv")
+    assert set(file_folded["state_version"]) == {folded["state"]["version"]}
+    assert file_folded["score"].mean() >= file_after["score"].mean()
+
 
 def test_served_features_after_a_refresh_equal_the_historical_ones(world, tmp_path) -> None:
     env, store = own_model(world, "refresh-skew", tmp_path)
