@@ -8,10 +8,10 @@ is expired at the end, so the other tests' answers never change.
 from __future__ import annotations
 
 import json
-import time
 
 import openpyxl
 import pandas as pd
+from waiting import wait_for
 
 from riskscore.models.alert_book import AlertBook
 from riskscore.serving.keys import KeyStore
@@ -31,17 +31,6 @@ def score(api, record: dict) -> dict:
     return answer.json()["results"][0]
 
 
-def until(check, timeout: float = 20.0):  # noqa: ANN001, ANN201
-    """Poll `check()` until it returns something true (the server reloads every 0.5 s)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s")
-
-
 def test_an_alert_added_on_the_cli_reaches_the_running_server(world, api) -> None:
     record = declaration(world, 101, importer_id="IMP-ALERT-CLI-1")
     before = score(api, record)
@@ -54,7 +43,7 @@ def test_an_alert_added_on_the_cli_reaches_the_running_server(world, api) -> Non
     assert added.returncode == 0, added.stderr
     alert = json.loads(added.stdout)
 
-    after = until(lambda: (r := score(api, record)).get("alerts") and r)
+    after = wait_for(lambda: (r := score(api, record)).get("alerts") and r, "the alert")
     assert after["alerts"] == [alert["id"]]
     active = AlertBook(world.settings.alerts_db).list(active_only=True)
     assert alert["id"] in [a.id for a in active]
@@ -73,7 +62,7 @@ def test_an_alert_added_on_the_cli_reaches_the_running_server(world, api) -> Non
     expired = world.cli("alerts", "expire", alert["id"], "--author", "analyst.one")
     assert expired.returncode == 0, expired.stderr
     assert (
-        until(lambda: "alerts" not in (r := score(api, record)) and r)["channel"]
+        wait_for(lambda: "alerts" not in (r := score(api, record)) and r, "the expiry")["channel"]
         == (before["channel"])
     )
     history = json.loads(world.cli("alerts", "history", alert["id"], "--json").stdout)
@@ -162,7 +151,7 @@ def test_watch_lists_from_excel_in_alerts_and_batch_scoring(world, api, tmp_path
     alert = json.loads(added.stdout)
     try:
         record = declaration(world, 104, exporter_id="EXP-WATCH-2")
-        assert until(lambda: score(api, record).get("alerts")) == [alert["id"]]
+        assert wait_for(lambda: score(api, record).get("alerts"), "the alert") == [alert["id"]]
 
         rows = pd.DataFrame([record, declaration(world, 105)])
         rows.to_csv(tmp_path / "in.csv", index=False)

@@ -18,6 +18,7 @@ import lightgbm as lgb
 import mlflow
 import mlflow.pyfunc
 import pytest
+from waiting import wait_for
 
 from riskscore.models import registry
 from riskscore.models.pyfunc import ARTIFACT, RiskPyfunc, save_risk_model
@@ -33,16 +34,6 @@ def served(client: httpx.Client) -> dict:
     response = client.get("/v1/model")
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def wait_for(check, what: str, timeout: float = 30):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def register_artifact(world, artifact: Path) -> str:
