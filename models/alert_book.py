@@ -11,7 +11,7 @@ file, after the whole change was rolled back.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -380,6 +380,32 @@ class AlertBook(PrivateDatabase):
         return [a for a in alerts if a.active(today)] if active_only else alerts
 
 
+def selection_rows(
+    ids: Iterable[object],
+    channels: Iterable[str],
+    alerts: Iterable[Iterable[str]],
+    members: Iterable[str | None],
+    dates: Iterable[object],
+    model_version: str | None,
+) -> list[dict]:
+    """The rows `AlertBook.record_selections` takes: one per declaration and alert it matched
+    (`alerts`: each declaration's alert ids), with its member, date and the channel given."""
+    return [
+        {
+            "alert_id": alert_id,
+            "declaration_id": str(declaration_id),
+            "member": member,
+            "declaration_date": day,
+            "channel": channel,
+            "model_version": model_version,
+        }
+        for declaration_id, channel, found, member, day in zip(
+            ids, channels, alerts, members, dates, strict=True
+        )
+        for alert_id in found
+    ]
+
+
 def _who(who: str) -> str:
     text = str(who or "").strip()
     if not text:
@@ -395,4 +421,4 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-__all__ = ["CHANGEABLE", "SELECTION_COLUMNS", "AlertBook"]
+__all__ = ["CHANGEABLE", "SELECTION_COLUMNS", "AlertBook", "selection_rows"]

@@ -199,6 +199,11 @@ def normalise_criteria(criteria: Mapping[str, object]) -> dict[str, tuple[str, .
     return out
 
 
+def criteria_text(criteria: Mapping[str, Sequence[str]]) -> str:
+    """Criteria as analysts read them: "hs 1006; origin CO, EC"."""
+    return "; ".join(f"{name} {', '.join(values)}" for name, values in criteria.items())
+
+
 def _iso_date(value: object, what: str) -> str | None:
     if value is None or value == "":
         return None
@@ -630,6 +635,7 @@ __all__ = [
     "apply_alerts",
     "check_list_name",
     "check_watchlists",
+    "criteria_text",
     "document_key",
     "load_watchlist",
     "normalise_criteria",

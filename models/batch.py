@@ -8,6 +8,7 @@ rows_in = rows_scored + rows_quarantined.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pandas as pd
 
 from riskscore.features.errors import BadInputError
 from riskscore.features.intake import read_checked
-from riskscore.models.alert_book import AlertBook
+from riskscore.models.alert_book import AlertBook, selection_rows
 from riskscore.models.alerts import Matcher, apply_alerts
 from riskscore.models.reasons import explained_reasons
 from riskscore.models.risk_model import RiskModel
@@ -110,29 +111,19 @@ def _record_selections(
     book: AlertBook | None, declarations: pd.DataFrame, table: pd.DataFrame, version: str | None
 ) -> dict[str, int]:
     """Store the declarations alerts selected in `book`; returns alert id -> declarations."""
-    if "alerts" not in table or table["alerts"].isna().all():
+    if table["alerts"].isna().all():
         return {}
-    rows = [
-        {
-            "alert_id": alert_id,
-            "declaration_id": str(row.id),
-            "member": member,
-            "declaration_date": str(day)[:10],
-            "channel": row.channel,
-            "model_version": version,
-        }
-        for row, member, day in zip(
-            table.itertuples(), declarations["reporting_country"], declarations["date"], strict=True
-        )
-        if isinstance(row.alerts, str)
-        for alert_id in row.alerts.split(";")
-    ]
+    rows = selection_rows(
+        table["id"],
+        table["channel"],
+        (a.split(";") if isinstance(a, str) else () for a in table["alerts"]),
+        declarations["reporting_country"],
+        declarations["date"],
+        version,
+    )
     if book is not None:
         book.record_selections(rows)
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row["alert_id"]] = counts.get(row["alert_id"], 0) + 1
-    return counts
+    return dict(Counter(row["alert_id"] for row in rows))
 
 
 def score_frame(

@@ -13,6 +13,7 @@ import pandas as pd
 from riskscore.features.outcomes import read_outcomes
 from riskscore.features.store import Store
 from riskscore.models.alert_book import AlertBook
+from riskscore.models.alerts import criteria_text
 
 OUTCOME_COLUMNS = ["declaration_id", "member", "illicit"]
 
@@ -32,10 +33,13 @@ def known_outcomes(store_dir: Path | None, outcomes_db: Path) -> pd.DataFrame:
 
 
 def alert_table(book: AlertBook, store_dir: Path | None, outcomes_db: Path) -> pd.DataFrame:
-    """One row per alert: what it is, and its selections, outcomes known, hits and hit rate."""
+    """One row per alert: what it is (its criteria also as text), and its selections, outcomes
+    known, hits and hit rate."""
     alerts = book.list()
     if not alerts:
-        return pd.DataFrame(columns=["id", "channel", "criteria", "selections", "hit_rate"])
+        return pd.DataFrame(
+            columns=["id", "channel", "criteria", "criteria_text", "selections", "hit_rate"]
+        )
     rates = book.hit_rates(known_outcomes(store_dir, outcomes_db)).set_index("alert_id")
     rows = []
     for alert in alerts:
@@ -43,6 +47,7 @@ def alert_table(book: AlertBook, store_dir: Path | None, outcomes_db: Path) -> p
         rows.append(
             alert.to_dict()
             | {
+                "criteria_text": criteria_text(alert.criteria),
                 "active": alert.active(),
                 "selections": int(rate["selections"]) if rate is not None else 0,
                 "outcomes_known": int(rate["outcomes_known"]) if rate is not None else 0,

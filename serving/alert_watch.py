@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from riskscore.models.alert_book import AlertBook
+from riskscore.models.alert_book import AlertBook, selection_rows
 from riskscore.models.alerts import Matcher
 from riskscore.redact import redact
 
@@ -72,17 +72,13 @@ class AlertWatch:
     ) -> None:
         """Store the declarations alerts selected (for each alert's selections and hit rate):
         the answers carrying `alerts`, with each declaration's member and date."""
-        rows = [
-            {
-                "alert_id": alert_id,
-                "declaration_id": result["id"],
-                "member": member or "",
-                "declaration_date": str(day)[:10] if day is not None else None,
-                "channel": result["channel"],
-                "model_version": version,
-            }
-            for result, member, day in zip(results, members, dates, strict=True)
-            for alert_id in result.get("alerts", ())
-        ]
+        rows = selection_rows(
+            (r["id"] for r in results),
+            (r["channel"] for r in results),
+            (r.get("alerts", ()) for r in results),
+            members,
+            dates,
+            version,
+        )
         if rows:
             self.book.record_selections(rows)

@@ -72,10 +72,15 @@ def compute_state(
     `previous` when that is exact, else recomputed in full."""
     parts = _parts(store)
     fingerprint = _fingerprint(outcomes)
-    why_not = _why_full(store, parts, fingerprint, previous, as_of)
+    why_not = _why_full(parts, fingerprint, previous, as_of)
     if why_not is None:
         assert previous is not None
-        return _update(store, definition, outcomes, previous, parts)
+        state, base = previous
+        seizures = store.read_parts("seizures", _new_parts(parts, base))
+        if len(seizures) and _days(seizures["date"]).max() >= state.as_of_day:
+            why_not = "new seizures are dated on or after the earlier state's day"
+        else:
+            return _update(store, definition, outcomes, previous, parts, seizures)
     history = load_history(store, outcomes=outcomes)
     day = pd.Timestamp(as_of).normalize() if as_of is not None else default_as_of(history)
     fitted = fit(definition, history, day)
@@ -124,16 +129,16 @@ def _window(declarations: pd.DataFrame, definition: Definition, as_of: pd.Timest
 
 
 def _why_full(
-    store: Store,
     parts: dict[str, tuple[str, ...]],
     fingerprint: str,
     previous: tuple[FeatureState, StateBase] | None,
     as_of: pd.Timestamp | None,
 ) -> str | None:
-    """Why the state must be recomputed in full; None when folding in is exact."""
+    """Why the state must be recomputed in full, as far as the store's parts and the outcomes
+    tell; None when folding new seizures in is exact."""
     if previous is None:
         return "no earlier state to update"
-    state, base = previous
+    _, base = previous
     if as_of is not None:
         return "--as-of given"
     if not base.complete:
@@ -145,9 +150,6 @@ def _why_full(
         return "seizure parts were removed since the earlier state"
     if fingerprint != base.outcomes:
         return "outcomes fed back through the API changed since the earlier state"
-    new = store.read_parts("seizures", _new_parts(parts, base))
-    if len(new) and _days(new["date"]).max() >= state.as_of_day:
-        return "new seizures are dated on or after the earlier state's day"
     return None
 
 
@@ -157,11 +159,11 @@ def _update(
     outcomes: pd.DataFrame,
     previous: tuple[FeatureState, StateBase],
     parts: dict[str, tuple[str, ...]],
+    seizures: pd.DataFrame,
 ) -> Computed:
-    """Fold the new seizures, and the records they label irregular, into the earlier state."""
+    """Fold the new `seizures`, and the records they label irregular, into the earlier state."""
     state, base = previous
     as_of = pd.Timestamp(base.as_of)
-    seizures = store.read_parts("seizures", _new_parts(parts, base))
     if seizures.empty:
         return Computed(None, base, "unchanged", "nothing new in the store", as_of)
     records, _ = load_records(store, outcomes)

@@ -21,9 +21,6 @@ def alerts_section(alerts: pd.DataFrame | None, precision: float | None) -> str:
             [note("No analyst alerts (riskscore alerts add, or POST /v1/alerts).")],
         )
     frame = alerts.copy()
-    frame["criteria_text"] = [
-        "; ".join(f"{k} {', '.join(v)}" for k, v in c.items()) for c in frame["criteria"]
-    ]
     frame["valid"] = [
         f"{a or '-'} to {b or '-'}"
         for a, b in zip(frame["valid_from"], frame["valid_until"], strict=True)

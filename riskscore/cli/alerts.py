@@ -16,7 +16,6 @@ from riskscore.cli.options import JsonOption, StoreOption, clean_errors, setting
 
 if TYPE_CHECKING:
     from riskscore.models.alert_book import AlertBook
-    from riskscore.models.alerts import Alert
 
 alerts_app = typer.Typer(
     help="Analysts' alerts: criteria that impose at least a channel on matching declarations.",
@@ -44,10 +43,6 @@ def _author(author: str | None) -> str:
     return author or getpass.getuser()
 
 
-def _criteria_text(alert: Alert) -> str:
-    return "; ".join(f"{k} {', '.join(v)}" for k, v in alert.criteria.items())
-
-
 @alerts_app.command("add")
 def alerts_add(
     message: Annotated[str, typer.Option(help="What officers read when the alert matches.")],
@@ -72,6 +67,8 @@ def alerts_add(
     option). --hs takes an HS prefix (1006, 100630); trader, document and container criteria
     take @NAME for a watch list. Takes effect on the running server within
     RISKSCORE_RELOAD_SECONDS."""
+    from riskscore.models.alerts import criteria_text
+
     given = {
         "hs": hs, "origin": origin, "departure": departure, "transit": transit, "mode": mode,
         "importer": importer, "exporter": exporter, "declarant": declarant, "trader": trader,
@@ -91,7 +88,7 @@ def alerts_add(
         out.print_json(json.dumps(alert.to_dict()))
         return
     out.print(
-        f"alert [bold]{alert.id}[/] ({alert.channel} at least): {_criteria_text(alert)}; "
+        f"alert [bold]{alert.id}[/] ({alert.channel} at least): {criteria_text(alert.criteria)}; "
         f"valid {alert.valid_from or 'now'} to {alert.valid_until or 'no end'}"
     )
 
@@ -119,12 +116,11 @@ def alerts_list(
     for column in ("id", "channel", "criteria", "valid", "by", "selected", "hits", "hit rate"):
         view.add_column(column)
     for row in table.to_dict("records"):
-        criteria = "; ".join(f"{k} {', '.join(v)}" for k, v in row["criteria"].items())
         rate = row["hit_rate"]
         view.add_row(
             row["id"] + ("" if row["active"] else " (expired)"),
             row["channel"],
-            criteria,
+            row["criteria_text"],
             f"{row['valid_from'] or '-'} to {row['valid_until'] or '-'}",
             row["author"],
             str(row["selections"]),
