@@ -137,7 +137,11 @@ def test_served_features_after_a_refresh_equal_the_historical_ones(world, tmp_pa
     fed = OutcomeStore(settings.outcomes_db)
     fed.add([Outcome(unlabelled["id"], MEMBER, 1, None, str(unlabelled["date"].date()))])
     fed.close()
-    refresh(store, settings, as_of=day)
+    done = world.cli(
+        "refresh", "--as-of", str(day.date()), RISKSCORE_STATE_DIR=settings.state_dir, **env
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"records before {day.date()}: full" in done.stdout
     outcomes = read_outcomes(settings.outcomes_db)
     history = load_history(Store(store), outcomes=outcomes)
     assert history.label_counts["api_outcomes_applied"] == 1
@@ -203,6 +207,8 @@ def test_a_state_that_fails_leaves_the_served_state(world, start_server, tmp_pat
 
 
 def test_refresh_errors_name_the_problem(world, tmp_path) -> None:
+    bad_day = world.cli("refresh", "--as-of", "last tuesday")
+    assert bad_day.returncode != 0 and "--as-of" in bad_day.stderr
     missing = world.cli("refresh", "--store", str(tmp_path / "nowhere"))
     assert missing.returncode != 0
     assert "no such store" in missing.stderr and "Traceback" not in missing.stderr
