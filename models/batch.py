@@ -20,6 +20,7 @@ from riskscore.models.alert_book import AlertBook, selection_rows
 from riskscore.models.alerts import Matcher, apply_alerts
 from riskscore.models.reasons import explained_reasons
 from riskscore.models.risk_model import RiskModel
+from riskscore.models.selection_log import SelectionLog, selection_of, selection_records
 from riskscore.models.state import state_of
 
 OUTPUTS = (".csv", ".parquet")
@@ -62,11 +63,13 @@ def score_file(
     version: str | None = None,
     matcher: Matcher | None = None,
     alert_book: AlertBook | None = None,
+    selection_log: SelectionLog | None = None,
 ) -> BatchReport:
-    """Score every valid row of `path` and write id, score, raw_score, channel and top reasons
-    to `out`, with the model `version` and the feature state that scored each row. Analysts'
-    alerts (`matcher`) raise channels; the declarations they select are recorded in
-    `alert_book` when given.
+    """Score every valid row of `path` and write id, score, raw_score, channel, how it was
+    selected (selection, propensity) and top reasons to `out`, with the model `version` and the
+    feature state that scored each row. Analysts' alerts (`matcher`) raise channels; the
+    declarations they select are recorded in `alert_book`, and every declaration's selection in
+    `selection_log`, when given.
 
     The contract is the clearance one (declarations without an outcome), or the one the
     mapping names. Raises BadInputError for an unusable file, mapping or output name.
@@ -84,6 +87,18 @@ def score_file(
     table = score_frame(model, checked.accepted.reset_index(drop=True), matcher)
     used = state_of(model)
     alerted = _record_selections(alert_book, checked.accepted, table, version)
+    if selection_log is not None:
+        selection_log.record(
+            selection_records(
+                table.to_dict("records"),
+                checked.accepted["reporting_country"],
+                checked.accepted["date"],
+                model_version=version,
+                state_version=used.version,
+                draw_share=model.channels.random_share,
+                source=f"file {path.name}",
+            )
+        )
     table["model_version"] = version
     table["state_version"] = used.version
     table["state_as_of"] = used.as_of
@@ -136,7 +151,17 @@ def score_frame(
     The reasons are the scoring service's own (`models.reasons.top_reasons`): a file and the API
     give the same declaration the same reasons.
     """
-    names = ("id", "score", "raw_score", "channel", "model_channel", "alerts", *REASON_COLUMNS)
+    names = (
+        "id",
+        "score",
+        "raw_score",
+        "channel",
+        "model_channel",
+        "alerts",
+        "selection",
+        "propensity",
+        *REASON_COLUMNS,
+    )
     if declarations.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in names})
     scored = model.score(declarations, explain="flagged")
@@ -151,6 +176,8 @@ def score_frame(
             # Values are numbers or categories: as text, a file column keeps one type.
             if reason.value is not None:
                 table[f"reason_{i}_value"][row] = str(reason.value)
+    share = model.channels.random_share
+    selected = [selection_of(m, c, share) for m, c in zip(scored.channel, channel, strict=True)]
     return pd.DataFrame(
         {
             "id": declarations["id"].astype("string").to_numpy(),
@@ -161,6 +188,8 @@ def score_frame(
             "alerts": [";".join(a.id for a in found) or None for found in matches]
             if matches is not None
             else None,
+            "selection": [s for s, _ in selected],
+            "propensity": [p for _, p in selected],
             **table,
         }
     )

@@ -210,6 +210,7 @@ class Scored:
     channel: np.ndarray
     contributions: np.ndarray | None  # rows x (features + 1): SHAP in log-odds, base last
     explained: np.ndarray | None  # row positions the contributions belong to
+    matrix: np.ndarray | None = None  # the model inputs, encoded (for drift monitoring)
 
 
 @dataclass
@@ -295,5 +296,11 @@ class RiskModel:
         else:
             rows = np.array([], dtype=int)
         return Scored(
-            features, raw, self.calibrator(raw), channel, contributions, rows if len(rows) else None
+            features,
+            raw,
+            self.calibrator(raw),
+            channel,
+            contributions,
+            rows if len(rows) else None,
+            matrix,
         )

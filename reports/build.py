@@ -20,11 +20,16 @@ from pathlib import Path
 import pandas as pd
 
 from riskscore.features.dataset import History, load_history
+from riskscore.features.outcomes import read_outcomes
 from riskscore.features.store import Store
 from riskscore.models import registry
 from riskscore.models.alert_book import AlertBook
+from riskscore.models.metrics import at_capacity
 from riskscore.models.registry import ModelRef
 from riskscore.models.risk_model import RiskModel
+from riskscore.models.selection_log import read_selections
+from riskscore.models.traffic_drift import DriftError, TrafficDrift, traffic_drift
+from riskscore.models.unbiased import Unbiased, unbiased
 from riskscore.models.window import ScoredWindow
 from riskscore.reports import sections
 from riskscore.reports.alerts import alert_table
@@ -39,6 +44,8 @@ from riskscore.reports.data import (
 from riskscore.reports.html import page
 from riskscore.reports.seizures import SeizureIntel, seizure_intelligence
 from riskscore.settings import Settings
+
+EVAL_SHARE = 0.05  # the inspected share the unbiased precision is estimated at
 
 REPORT_ARTIFACT = "report.html"
 SECTION_IDS = tuple(sections.TITLES)
@@ -56,19 +63,23 @@ def render_report(
     lineage: dict | None = None,
     labels: dict | None = None,
     alerts: pd.DataFrame | None = None,
+    outcomes: pd.DataFrame | None = None,
+    selections: pd.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> str:
     """The report as one HTML document.
 
     With `store_dir`, the labelled history feeds every section; the evaluation window defaults
     to the model's validation window. `lineage` (the run's lineage.json) defaults to the
-    store's ingest reports. Raises ReportError when the store or window cannot be used.
+    store's ingest reports. `outcomes` (fed back through the API) label the history as
+    training reads it; `selections` (the selection records) give the unbiased estimates.
+    Raises ReportError when the store or window cannot be used.
     """
     step = progress or (lambda _: None)
     ref = model_ref or ModelRef("(in memory)")
     found = None
     if store_dir is not None:
-        found = _from_history(model, store_dir, start, end, step)
+        found = _from_history(model, store_dir, start, end, step, outcomes, selections)
         lineage = lineage if lineage is not None else found.lineage
         labels = labels if labels is not None else found.history.label_counts
     step("drawing the plots")
@@ -85,6 +96,14 @@ def render_report(
             evaluation.model if evaluation else model, ranked, explained, where
         ),
         sections.performance_section(model, evaluation),
+        sections.selection_section(
+            found.unbiased if found else None,
+            found.metrics if found else None,
+        ),
+        sections.drift_section(
+            found.drift if found else None,
+            found.drift_error if found else "It needs the store: give --store.",
+        ),
         sections.seizure_section(found.intel if found else None),
         sections.audit_section(found.audit if found else None),
         sections.alerts_section(alerts, model.info.get("metrics", {}).get("precision_at_5pct")),
@@ -103,6 +122,10 @@ class _FromHistory:
     explained: Explained
     intel: SeizureIntel
     audit: Audit
+    metrics: dict[str, float]  # of the evaluation window, on its labelled declarations
+    unbiased: Unbiased | None
+    drift: TrafficDrift | None
+    drift_error: str | None
 
 
 def _from_history(
@@ -111,12 +134,14 @@ def _from_history(
     start: pd.Timestamp | None,
     end: pd.Timestamp | None,
     step: Progress,
+    outcomes: pd.DataFrame | None = None,
+    selections: pd.DataFrame | None = None,
 ) -> _FromHistory:
     if not Path(store_dir).is_dir():
         raise ReportError(f"store {store_dir} not found: ingest data or give --store")
     step("loading the labelled history")
     store = Store(store_dir)
-    history = load_history(store)
+    history = load_history(store, outcomes=outcomes)
     step("scoring the evaluation window")
     evaluation = evaluation_window(model, history, start, end)
     step("explaining a sample (SHAP)")
@@ -125,7 +150,30 @@ def _from_history(
     intel = seizure_intelligence(history)
     step("non-discrimination audit")
     result = _audit(evaluation, history)
-    return _FromHistory(history, store.lineage(), evaluation, explained, intel, result)
+    first, last = evaluation.start, evaluation.end
+    metrics = at_capacity(evaluation.scored.raw, evaluation.label, evaluation.revenue)
+    found = None
+    if selections is not None and len(selections):
+        step("estimating without selection bias")
+        found = unbiased({"model": model}, history, selections, EVAL_SHARE, first, last)
+    step("drift")
+    drift, drift_error = None, None
+    try:
+        drift = traffic_drift(model, history, first, last)
+    except DriftError as exc:
+        drift_error = str(exc)[0].upper() + str(exc)[1:] + "."
+    return _FromHistory(
+        history,
+        store.lineage(),
+        evaluation,
+        explained,
+        intel,
+        result,
+        metrics,
+        found,
+        drift,
+        drift_error,
+    )
 
 
 def _title(ref: ModelRef) -> str:
@@ -187,6 +235,8 @@ def write_report(
         lineage=registry.run_json(ref.run_id, "lineage.json"),
         labels=registry.run_json(ref.run_id, "labels.json"),
         alerts=_alerts(settings, store_dir),
+        outcomes=read_outcomes(settings.outcomes_db),
+        selections=read_selections(settings.selections_db),
         progress=progress,
     )
     out.parent.mkdir(parents=True, exist_ok=True)

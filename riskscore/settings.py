@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # Memory for exact-SHAP tables per loaded model; a model needing more is explained by
     # LightGBM's slower pred_contrib instead (said in the log and in /v1/model).
     shap_table_cap_mb: int = Field(512, ge=0)
+    # Recent declarations the served traffic's drift (PSI per feature, /metrics) is measured on.
+    drift_window: int = Field(50_000, ge=100)
 
     @property
     def keys_file(self) -> Path:
@@ -55,6 +57,11 @@ class Settings(BaseSettings):
     def alerts_db(self) -> Path:
         """Analysts' alerts, watch lists and the declarations alerts selected."""
         return self.state_dir / "alerts.sqlite"
+
+    @property
+    def selections_db(self) -> Path:
+        """How each scored declaration was selected for control, and how likely that was."""
+        return self.state_dir / "selections.sqlite"
 
     @property
     def model_cache_dir(self) -> Path:

@@ -14,11 +14,14 @@ from fastapi import Depends, HTTPException, Request
 
 from riskscore.features.outcomes import OutcomeStore
 from riskscore.models.alert_book import AlertBook
+from riskscore.models.selection_log import SelectionLog
 from riskscore.serving.alert_watch import AlertWatch
 from riskscore.serving.audit import AuditLog
+from riskscore.serving.drift_monitor import DriftMonitor
 from riskscore.serving.keys import ApiKey, KeyStore
 from riskscore.serving.metrics import Metrics
 from riskscore.serving.model_holder import Loaded, ModelHolder
+from riskscore.serving.selection_writer import SelectionWriter
 from riskscore.settings import Settings
 
 
@@ -33,23 +36,31 @@ class Services:
     outcomes: OutcomeStore
     metrics: Metrics
     alerts: AlertWatch
+    selections: SelectionWriter
+    drift: DriftMonitor
     reports: dict[str, str] = field(default_factory=dict)  # model version -> its logged report
 
     @classmethod
     def build(cls, settings: Settings, holder: ModelHolder | None = None) -> Services:
         """The services for `settings`; `holder` replaces the model holder (tests)."""
+        metrics, drift = Metrics(), DriftMonitor(settings.drift_window)
+        metrics.registry.register(drift)  # PSI computed when /metrics is scraped
         return cls(
             settings=settings,
             holder=holder or ModelHolder(settings),
             keys=KeyStore(settings.keys_file),
             audit=AuditLog(settings.audit_dir),
             outcomes=OutcomeStore(settings.outcomes_db),
-            metrics=Metrics(),
+            metrics=metrics,
             alerts=AlertWatch(AlertBook(settings.alerts_db), settings.reload_seconds),
+            selections=SelectionWriter(SelectionLog(settings.selections_db)),
+            drift=drift,
         )
 
     def close(self) -> None:
-        """Close the audit log, the outcome store and the alert book (at shutdown)."""
+        """Store the queued selection records; close the audit log, the outcome store, the
+        alert book and the selection log (at shutdown)."""
+        self.selections.close()
         self.audit.close()
         self.outcomes.close()
         self.alerts.book.close()

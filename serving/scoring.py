@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from riskscore.models.alerts import Alert, Matcher, alert_reason, apply_alerts
 from riskscore.models.reasons import explained_reasons
-from riskscore.models.risk_model import RiskModel
+from riskscore.models.risk_model import RiskModel, Scored
 
 BATCH_CHUNK = 20_000
 
@@ -28,14 +28,18 @@ def answers(
     explain: str,
     top_k: int,
     matcher: Matcher | None = None,
+    observe: Callable[[RiskModel, Scored], None] | None = None,
 ) -> list[dict]:
     """One answer per declaration; reasons for the rows `explain` selects (all/flagged/none).
+    `observe` sees each scored batch (the drift monitor).
 
     A declaration an analyst alert (`matcher`) matches gets at least the alert's channel, the
     ids of the alerts, an `alert` reason for each ahead of the model's, and `model_channel`:
     the model's score is the model's alone, so both stay visible.
     """
     scored = model.score(declarations, explain=explain if top_k > 0 else "none")
+    if observe is not None:
+        observe(model, scored)
     matches = matcher.match(declarations) if matcher is not None and len(matcher) else None
     ids = [str(v) for v in declarations["id"]]
     explained = {
@@ -69,9 +73,14 @@ def _alerted(answer: dict, alerts: Sequence[Alert]) -> None:
 
 
 def batch_answers(
-    model: RiskModel, frame: pd.DataFrame, explain: str, top_k: int, matcher: Matcher | None = None
+    model: RiskModel,
+    frame: pd.DataFrame,
+    explain: str,
+    top_k: int,
+    matcher: Matcher | None = None,
+    observe: Callable[[RiskModel, Scored], None] | None = None,
 ) -> Iterator[tuple[pd.DataFrame, list[dict]]]:
     """Answers for a large frame, chunk by chunk (with the chunk), so the response can stream."""
     for start in range(0, len(frame), BATCH_CHUNK):
         chunk = frame.iloc[start : start + BATCH_CHUNK].reset_index(drop=True)
-        yield chunk, answers(model, chunk, explain, top_k, matcher)
+        yield chunk, answers(model, chunk, explain, top_k, matcher, observe)

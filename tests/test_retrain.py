@@ -172,3 +172,74 @@ def test_the_first_model_becomes_champion(demo, tmp_path, invoke, monkeypatch):
     assert second.stdout.startswith("kept")
     registry.configure(Settings(mlruns_dir=tmp_path / "mlruns"))
     assert _registry() == {"1": ["champion"]}
+
+
+def test_if_drift_keeps_a_champion_whose_traffic_has_not_moved(world):
+    calm = retrain(world["store"], world["settings"], RetrainConfig(if_drift=10.0))
+    assert calm.decision is Decision.KEPT and calm.new_version is None
+    assert calm.reason.startswith("no drift"), calm.reason
+    assert 0 <= calm.drift["relied_on_max_psi"] <= 10.0 and calm.drift["rows"] > 0
+    run = MlflowClient().get_run(calm.run_id)
+    assert run.data.tags["skipped"] == "true"
+
+    moved = retrain(world["store"], world["settings"], RetrainConfig(if_drift=0.0, margin=1.0))
+    assert moved.new_version == "2", moved.reason  # any drift exceeds 0: a challenger is judged
+    assert moved.drift["relied_on_max_psi"] == pytest.approx(calm.drift["relied_on_max_psi"])
+
+
+def _selection_records(settings: Settings, store: Path, draw_share: float) -> int:
+    """Selection records of the champion scoring every record from CUT on, with a random draw
+    of `draw_share` of its green channel; returns how many were drawn."""
+    import numpy as np
+
+    from riskscore.models.batch import score_frame
+    from riskscore.models.selection_log import SelectionLog, selection_records
+
+    champion = registry.load_model(f"models:/{MODEL}/1")
+    records = load_history(Store(store)).declarations
+    live = records[records["date"] >= CUT].reset_index(drop=True)
+    table = score_frame(champion, live)
+    green = table["channel"] == "green"
+    drawn = green & (np.random.default_rng(0).random(len(table)) < draw_share)
+    table.loc[drawn, ["channel", "model_channel"]] = "random"
+    log = SelectionLog(settings.selections_db)
+    log.record(
+        selection_records(
+            table.to_dict("records"),
+            live["reporting_country"],
+            live["date"],
+            model_version="1",
+            state_version=None,
+            draw_share=draw_share,
+            source="test",
+        )
+    )
+    log.close()
+    return int(drawn.sum())
+
+
+def test_the_gate_compares_without_selection_bias_when_random_outcomes_suffice(world, tmp_path):
+    settings = world["settings"].model_copy(update={"state_dir": tmp_path / "state"})
+    assert _selection_records(settings, world["store"], draw_share=0.3) > 50
+    found = retrain(world["store"], settings, RetrainConfig(margin=1.0, min_random_outcomes=20))
+    assert found.gate == "unbiased", found.reason
+    assert "without selection bias" in found.reason
+    estimates = found.unbiased["at_capacity"]
+    ours = estimates["challenger"]["precision"]["value"]
+    assert f"challenger precision_at_5pct {ours:.4f}" in found.reason
+    assert found.unbiased["random_outcomes"] >= 20
+    run = MlflowClient().get_run(found.run_id)
+    assert run.data.tags["gate"] == "unbiased"
+    assert run.data.metrics["holdout.unbiased.champion.precision.value"] == pytest.approx(
+        estimates["champion"]["precision"]["value"]
+    )
+
+    short = retrain(
+        world["store"],
+        settings,
+        RetrainConfig(margin=1.0, min_random_outcomes=1_000_000),
+        force=True,
+    )
+    assert short.gate == "inspected" and "too few random outcomes" in short.reason
+    gate = "precision_at_5pct"
+    assert f"challenger {gate} {short.challenger_metrics[gate]:.4f}" in short.reason

@@ -114,6 +114,12 @@ class RetrainConfig:
     capacity: float = 0.05  # inspected share the gate compares precision at
     min_eval_rows: int = 100
     min_eval_positives: int = 5
+    # Retrain only when the PSI of the score or of an input the model relies on, over E,
+    # exceeds this (None: always). See models.drift.
+    if_drift: float | None = None
+    # Random-stream outcomes in E before the gate compares the models without selection bias
+    # (models.unbiased); with fewer it compares them on the inspected declarations.
+    min_random_outcomes: int = 100
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
@@ -121,6 +127,8 @@ class RetrainConfig:
             raise ValueError("window_days must be longer than valid_days")
         if not 0 < self.capacity < 1:
             raise ValueError("capacity is a share of declarations, between 0 and 1")
+        if self.if_drift is not None and self.if_drift < 0:
+            raise ValueError("if_drift is a PSI threshold: 0 or more")
 
 
 def default(config: type, name: str) -> object:

@@ -23,6 +23,7 @@ from riskscore.models.metrics import (
     top_mask,
 )
 from riskscore.models.risk_model import RiskModel
+from riskscore.models.unbiased import Unbiased, unbiased
 from riskscore.models.window import ScoredWindow, WindowError, score_window
 
 SEGMENTS = ("hs2", "origin_country", "transport_mode")
@@ -43,6 +44,7 @@ class Evaluation:
     metrics: dict[str, float]
     segments: dict[str, pd.DataFrame] = field(default_factory=dict)
     note: str | None = None  # how the window was scored, when not with the served state
+    unbiased: Unbiased | None = None  # from the selection records, when the window has some
 
     def to_dict(self) -> dict:
         return {
@@ -56,6 +58,7 @@ class Evaluation:
                 for name, table in self.segments.items()
             },
             "note": self.note,
+            "unbiased": self.unbiased.to_dict() if self.unbiased else None,
         }
 
 
@@ -92,8 +95,14 @@ def evaluate(
     store_dir: Path,
     date_from: pd.Timestamp | None = None,
     date_to: pd.Timestamp | None = None,
+    *,
+    outcomes: pd.DataFrame | None = None,
+    selections: pd.DataFrame | None = None,
+    capacity: float = 0.05,
 ) -> Evaluation:
-    """Evaluate on the store's labelled declarations of a window.
+    """Evaluate on the store's labelled declarations of a window (with the `outcomes` fed
+    back through the API) and, from the `selections` records of the same window, without
+    selection bias at `capacity` (models.unbiased).
 
     Without `date_from` the window starts at the model's state date: the first day the model
     has not seen, so the figures are out of time. Without `date_to` it runs to the last record.
@@ -101,10 +110,15 @@ def evaluate(
     store_dir = Path(store_dir)
     if not store_dir.is_dir():
         raise EvaluationError(f"{store_dir}: no such store; ingest data first")
-    history = load_history(Store(store_dir))
+    history = load_history(Store(store_dir), outcomes=outcomes)
     if date_from is None and model.info.get("state_as_of"):
         date_from = pd.Timestamp(model.info["state_as_of"])
     try:
-        return judge(score_window(model, history, date_from, date_to))
+        found = judge(score_window(model, history, date_from, date_to))
     except WindowError as exc:
         raise EvaluationError(f"{exc} (--from/--to)") from None
+    if selections is not None and len(selections):
+        found.unbiased = unbiased(
+            {"model": model}, history, selections, capacity, date_from, date_to
+        )
+    return found

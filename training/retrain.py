@@ -10,13 +10,20 @@ One run:
 3. Champion and challenger score the same rows of E with the same function
    (`models.window.score_window`, the serving path); the challenger is promoted only when its
    precision at `capacity` is at least the champion's plus `margin`. With no champion yet, the
-   challenger becomes champion.
+   challenger becomes champion. When the selection records of E hold at least
+   `min_random_outcomes` outcomes of the random stream, the precisions compared are the
+   unbiased estimates over every declaration scored in E (models.unbiased: both models rank
+   the whole traffic, outcomes weighted by inverse propensity), not the figures on inspected
+   declarations, which flatter whichever model did the selecting; the reason says which.
 4. The challenger's feature state is refreshed with E (it serves with the latest statistics),
    everything is logged in one MLflow run, and only then is the version registered, as
    challenger; a promotion then moves the champion alias to it. The decision (run and version
    tag `decision`) stays `pending` until the registry holds it: `promoted` only once the
    champion alias has moved. A crash before registration leaves no version and no alias moved;
    a kill leaves the run RUNNING until the next job marks it FAILED (`tracking.fail_orphans`).
+
+With `if_drift` T, a champion whose traffic over E has not drifted (the PSI of the score and
+of every input it relies on at most T, models.drift) is kept without training a challenger.
 
 Idempotent: the run records a fingerprint of the store's content. When the last finished
 retraining run judged the same data against the same champion, or E holds too little data that
@@ -43,6 +50,9 @@ from riskscore.features.store import Store
 from riskscore.models import registry
 from riskscore.models.metrics import precision_key
 from riskscore.models.risk_model import RiskModel
+from riskscore.models.selection_log import read_selections
+from riskscore.models.traffic_drift import DriftError, traffic_drift
+from riskscore.models.unbiased import unbiased
 from riskscore.models.window import labelled as labelled_window
 from riskscore.models.window import score_window
 from riskscore.settings import Settings
@@ -84,6 +94,9 @@ class RetrainResult:
     seconds: float = 0.0
     orphans: list[str] = field(default_factory=list)  # runs of killed jobs this one marked FAILED
     valid_window: dict = field(default_factory=dict)  # the challenger's, as `train` chose it
+    drift: dict = field(default_factory=dict)  # the champion's drift over E, with --if-drift
+    unbiased: dict = field(default_factory=dict)  # both models without selection bias, on E
+    gate: str = "inspected"  # what the gate compared: "unbiased" or "inspected" declarations
 
     @property
     def exit_code(self) -> int:
@@ -105,6 +118,7 @@ class _Inputs:
     eval_from: pd.Timestamp
     eval_to: pd.Timestamp
     eval_rows: pd.DataFrame  # the labelled declarations of E
+    selections: pd.DataFrame  # the selection records (models.selection_log)
 
 
 def retrain(
@@ -133,10 +147,14 @@ def retrain(
         orphans=orphans,
     )
     skip = _skip_reason(config, experiment_id, inputs, force)
+    if skip is None and config.if_drift is not None and inputs.champion is not None:
+        skip = _drift_skip(result, inputs, config.if_drift)
     tags = tracking.process_tags() | {"job": "retrain", "decision": tracking.PENDING}
     with mlflow.start_run(experiment_id=experiment_id, run_name="retrain", tags=tags) as run:
         result.run_id = run.info.run_id
         _log_start(result, config, skipped=bool(skip))
+        if result.drift:
+            mlflow.log_dict(result.drift, "drift.json")
         if skip:
             result.reason = skip
             _record(result)
@@ -180,6 +198,7 @@ def _inputs(store_dir: Path, settings: Settings, config: RetrainConfig) -> _Inpu
         eval_from=eval_from,
         eval_to=last_day,
         eval_rows=labelled_window(labelled, eval_from, last_day),
+        selections=read_selections(settings.selections_db, eval_from, last_day),
     )
 
 
@@ -227,6 +246,25 @@ def _skip_reason(
     return None
 
 
+def _drift_skip(result: RetrainResult, inputs: _Inputs, threshold: float) -> str | None:
+    """Why there is no need to retrain (the champion's traffic has not drifted), or None."""
+    try:
+        found = traffic_drift(inputs.champion, inputs.history, inputs.eval_from, inputs.eval_to)
+    except DriftError as exc:
+        result.drift = {"error": str(exc)}
+        return None  # drift unknown: judge a challenger as without --if-drift
+    value, feature = found.relied_on
+    result.drift = {k: v for k, v in found.to_dict().items() if k != "features"}
+    result.drift["threshold"] = threshold
+    if value > threshold:
+        return None
+    return (
+        f"no drift: the largest PSI on the score or an input champion v{result.champion_before} "
+        f"relies on is {value:.3f} ({feature}) over {found.rows} declarations from "
+        f"{found.date_from} to {found.date_to}, within --if-drift {threshold:g}"
+    )
+
+
 def _challenge(result: RetrainResult, inputs: _Inputs, config: RetrainConfig, name: str) -> None:
     """Train, judge, log and (last) register the challenger; fills `result`."""
     start = inputs.eval_from - pd.Timedelta(days=config.window_days)
@@ -247,6 +285,7 @@ def _challenge(result: RetrainResult, inputs: _Inputs, config: RetrainConfig, na
     model_uri = log_result(trained, inputs.store, inputs.history.label_counts)
     _log_holdout("challenger", result.challenger_metrics)
     _log_holdout("champion", result.champion_metrics)
+    _log_unbiased(result)
     mlflow.set_tag("reason", result.reason[:500])  # the gate's verdict; decision still pending
     _register(result, model_uri, name)
 
@@ -283,11 +322,37 @@ def _judge(
         return
     result.champion_metrics = metrics(inputs.champion)
     ours, theirs = result.challenger_metrics[gate], result.champion_metrics[gate]
+    basis = "on inspected declarations"
+    found = unbiased(
+        {"challenger": challenger, "champion": inputs.champion},
+        inputs.history,
+        inputs.selections,
+        config.capacity,
+        inputs.eval_from,
+        inputs.eval_to,
+        compare=("challenger", "champion"),
+        min_random_outcomes=config.min_random_outcomes,
+    )
+    if found is not None:
+        e = found.estimates
+        result.unbiased = found.to_dict()
+        if e.enough:
+            result.gate = "unbiased"
+            ours = e.at_capacity["challenger"]["precision"].value
+            theirs = e.at_capacity["champion"]["precision"].value
+            difference = e.differences["challenger - champion"]
+            basis = (
+                f"without selection bias ({e.random_outcomes} random outcomes; difference "
+                f"{difference.value:+.4f}, 95 % from {difference.low:+.4f} to "
+                f"{difference.high:+.4f})"
+            )
+        else:
+            basis += f" ({e.note})"
     better = ours >= theirs + config.margin
     result.decision = Decision.PROMOTED if better else Decision.KEPT
     result.reason = (
         f"challenger {gate} {ours:.4f} vs champion {theirs:.4f} "
-        f"({'>=' if better else '<'} champion + margin {config.margin:g})"
+        f"({'>=' if better else '<'} champion + margin {config.margin:g}), {basis}"
     )
 
 
@@ -330,6 +395,22 @@ def _refresh_state(
 
 def _log_holdout(who: str, metrics: dict[str, float]) -> None:
     mlflow.log_metrics({f"holdout.{who}.{k}": v for k, v in metrics.items()})
+
+
+def _log_unbiased(result: RetrainResult) -> None:
+    """The unbiased estimates of both models (and the gate's basis) in the run."""
+    mlflow.set_tag("gate", result.gate)
+    found = result.unbiased.get("at_capacity", {})
+    values = {
+        f"holdout.unbiased.{who}.{name}.{part}": float(value)
+        for who, figures in found.items()
+        for name, estimate in figures.items()
+        for part, value in estimate.items()
+        if value == value  # NaN: not estimable
+    }
+    if result.unbiased:
+        values["holdout.unbiased.random_outcomes"] = float(result.unbiased["random_outcomes"])
+    mlflow.log_metrics(values)
 
 
 def _record(result: RetrainResult) -> None:

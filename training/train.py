@@ -28,6 +28,7 @@ from riskscore.features.contracts import declaration_records
 from riskscore.features.dataset import History
 from riskscore.features.pipeline import LABEL, FeaturePipeline
 from riskscore.models import metrics
+from riskscore.models.drift import DriftReference
 from riskscore.models.risk_model import (
     DEFAULT_TABLE_CAP,
     Calibrator,
@@ -247,6 +248,15 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
     importance = _importance(model, contributions)
     model.info["importance"] = importance.to_dict("records")
     model.info["explainer"] = model.explainer.info.to_dict()
+    valid_dates = split.valid["date"]
+    model.info["drift_reference"] = DriftReference.fit(
+        inputs.x_valid,
+        raw_valid,
+        inputs.names,
+        inputs.categorical,
+        f"the validation window, {valid_dates.min().date()} to {valid_dates.max().date()}, "
+        "featurised as served",
+    ).to_dict()
 
     with _timed(seconds, "refit_state"):
         # The deployed state: statistics over every record up to the end of validation.

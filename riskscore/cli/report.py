@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +12,14 @@ import typer
 from rich.table import Table
 
 from riskscore.cli.console import console, fail, out
-from riskscore.cli.options import ModelOption, StoreOption, model_uri, settings, store_dir
+from riskscore.cli.options import (
+    JsonOption,
+    ModelOption,
+    StoreOption,
+    model_uri,
+    settings,
+    store_dir,
+)
 
 
 def _day(value: str | None, option: str) -> datetime | None:
@@ -125,7 +133,67 @@ def explain(
     out.print(f"wrote {png}")
 
 
+def drift(
+    model: ModelOption = None,
+    store: StoreOption = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First day of the window (default: --days back).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="Last day of the window (default: the last record).")
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, help="Days in the window without --from.")] = 30,
+    top: Annotated[int, typer.Option(min=1, help="Inputs shown, most drifted first.")] = 15,
+    as_json: JsonOption = False,
+) -> None:
+    """Population stability (PSI) of each model input and of the score: a window of the store
+    against the traffic the model was validated on (0.1 moderate, 0.25 major)."""
+    from riskscore.features.dataset import load_history
+    from riskscore.features.store import Store
+    from riskscore.models import registry
+    from riskscore.models.drift import MAJOR, MODERATE, RELIED_ON_SHARE, SCORE
+    from riskscore.models.traffic_drift import DriftError, traffic_drift
+    from riskscore.redact import redact
+
+    current = settings()
+    path = store_dir(store, current)
+    uri = model_uri(model, current)
+    first, last = _day(start, "--from"), _day(until, "--to")
+    try:
+        registry.configure(current)
+        with console.status(f"loading {redact(uri)}"):
+            risk_model = registry.load_model(uri, published_state=True)
+        with console.status("featurising the window"):
+            found = traffic_drift(risk_model, load_history(Store(path)), first, last, days)
+    except (registry.ModelNotFoundError, DriftError) as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps({"model": redact(uri)} | found.to_dict(), default=str))
+        return
+    table = Table(
+        title=f"drift of {found.rows} declarations, {found.date_from} to {found.date_to}, "
+        f"against {found.reference}",
+        title_justify="left",
+    )
+    for column in ("input", "PSI", "level", "share of the model's |SHAP|"):
+        table.add_column(column, justify="left" if column in ("input", "level") else "right")
+    for row in found.table.head(top).itertuples():
+        colour = {"major": "red", "moderate": "yellow"}.get(row.level, "")
+        level = f"[{colour}]{row.level}[/]" if colour else row.level
+        share = "" if row.feature == SCORE else f"{row.importance_share:.1%}"
+        table.add_row(row.feature, f"{row.psi:.3f}", level, share)
+    out.print(table)
+    value, feature = found.relied_on
+    out.print(
+        f"largest drift on the score or an input carrying {RELIED_ON_SHARE:.0%}+ of the model: "
+        f"{value:.3f} ({feature}); moderate above {MODERATE}, major above {MAJOR}"
+    )
+    if found.rows < 200:
+        console.print(f"[yellow]note:[/] {found.rows} declarations: the PSI is mostly noise")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `report` and `explain` to the `riskscore` app."""
+    """Add `report`, `explain` and `drift` to the `riskscore` app."""
     app.command("report")(report)
     app.command("explain")(explain)
+    app.command("drift")(drift)

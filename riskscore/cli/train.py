@@ -29,6 +29,7 @@ from riskscore.cli.options import (
 from riskscore.training.config import RetrainConfig, TrainConfig, default
 
 if TYPE_CHECKING:
+    from riskscore.training.evaluate import Evaluation
     from riskscore.training.job import TrainingRun
     from riskscore.training.retrain import RetrainResult
 
@@ -251,10 +252,19 @@ def evaluate(
         typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, included (default: the end)."),
     ] = None,
     top: Annotated[int, typer.Option(min=1, help="Segments shown per table.")] = 10,
+    capacity: Annotated[
+        float,
+        typer.Option(
+            min=0.001, max=0.999, help="Inspected share the unbiased precision is estimated at."
+        ),
+    ] = 0.05,
     as_json: JsonOption = False,
 ) -> None:
-    """Evaluate a registered model on a window of labelled declarations, as serving scores them."""
+    """Evaluate a registered model on a window of labelled declarations, as serving scores them,
+    and, from the selection records of the declarations it scored, without selection bias."""
+    from riskscore.features.outcomes import read_outcomes
     from riskscore.models import registry
+    from riskscore.models.selection_log import read_selections
     from riskscore.redact import redact
     from riskscore.training.evaluate import evaluate as run_evaluate
 
@@ -267,7 +277,15 @@ def evaluate(
         with console.status(f"loading {shown}"):
             risk_model = registry.load_model(uri)
         with console.status("scoring the window"):
-            result = run_evaluate(risk_model, path, date_from, date_to)
+            result = run_evaluate(
+                risk_model,
+                path,
+                date_from,
+                date_to,
+                outcomes=read_outcomes(current.outcomes_db),
+                selections=read_selections(current.selections_db),
+                capacity=capacity,
+            )
     if as_json:
         out.print_json(json.dumps({"model": shown} | result.to_dict(), default=str))
         return
@@ -278,6 +296,7 @@ def evaluate(
     if result.note:
         console.print(f"[yellow]note:[/] {result.note}")
     out.print(_metrics_table("quality at inspection capacity", {"model": result.metrics}))
+    _print_unbiased(result)
     for name, segment in result.segments.items():
         table = Table(title=f"by {name} (top 5 % selected)")
         for column in ("segment", "declarations", "base rate", "selected", "precision"):
@@ -292,6 +311,47 @@ def evaluate(
                 "" if precision != precision else f"{precision:.3f}",  # NaN: none selected
             )
         out.print(table)
+
+
+def _print_unbiased(result: Evaluation) -> None:
+    """The selection-aware figures beside those of the inspected declarations."""
+    found = result.unbiased
+    if found is None:
+        out.print(
+            "without selection bias: no selection records in this window (they are written "
+            "when the API or riskscore score scores declarations)"
+        )
+        return
+    e = found.estimates
+    share = f"{found.capacity * 100:g} %"
+    at = e.at_capacity.get("model", {})
+    table = Table(
+        title=f"without selection bias: {found.in_store} of {found.scored} declarations scored "
+        f"from {found.date_from} to {found.date_to} (95 % intervals)"
+    )
+    for column in ("figure", "unbiased estimate", "on inspected declarations"):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    metrics = result.metrics
+    key = f"{found.capacity * 100:g}pct"
+    rows = [
+        ("offence rate, all declarations", e.offence_rate, e.inspected.get("offence_rate")),
+        ("offence rate, left uninspected", e.green_offence_rate, None),
+        ("precision of red and yellow", e.policy_precision, None),
+        (f"precision at {share}", at.get("precision"), metrics.get(f"precision_at_{key}")),
+        (f"recall at {share}", at.get("recall"), metrics.get(f"recall_at_{key}")),
+    ]
+    for name, estimate, inspected in rows:
+        table.add_row(
+            name,
+            str(estimate) if estimate is not None else "",
+            "" if inspected is None or inspected != inspected else f"{inspected:.4f}",
+        )
+    out.print(table)
+    colour = "green" if e.enough else "yellow"
+    out.print(
+        f"[{colour}]{e.note}[/]; {e.outside_policy} outcomes on declarations the policy did "
+        "not select are not used"
+    )
 
 
 def models_list(as_json: JsonOption = False) -> None:
@@ -358,6 +418,23 @@ def retrain(
     experiment: ExperimentOption = None,
     seed: SeedOption = None,
     force: ForceOption = False,
+    if_drift: Annotated[
+        float | None,
+        typer.Option(
+            "--if-drift",
+            min=0.0,
+            help="Retrain only when the PSI of the score or of an input the champion relies on "
+            "exceeds this over the evaluation window (0.1 moderate, 0.25 major).",
+        ),
+    ] = None,
+    min_random_outcomes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Random-stream outcomes before the gate compares without selection bias "
+            f"(default {default(RetrainConfig, 'min_random_outcomes')}).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Train a challenger on a rolling window and promote it only if it beats the champion."""
@@ -371,6 +448,8 @@ def retrain(
         "valid_days": valid_days,
         "margin": margin,
         "capacity": capacity,
+        "if_drift": if_drift,
+        "min_random_outcomes": min_random_outcomes,
     }
     try:
         config = RetrainConfig(
@@ -395,6 +474,12 @@ def _print_retrain(result: RetrainResult) -> None:
     if result.new_version:
         out.print(f"registered version {result.new_version} (run {result.run_id})")
     out.print(f"champion: {result.champion_before or '-'} -> {result.champion_after or '-'}")
+    if result.drift and "relied_on_max_psi" in result.drift:
+        out.print(
+            f"drift over {result.drift['rows']} declarations: score PSI "
+            f"{result.drift['score_psi']:.3f}, largest on an input relied on "
+            f"{result.drift['relied_on_max_psi']:.3f} ({result.drift['relied_on_max_feature']})"
+        )
     if result.valid_window:
         out.print("challenger " + valid_window_line(result.valid_window), soft_wrap=True)
         if result.valid_window.get("warning"):
@@ -493,6 +578,7 @@ def score(
     from riskscore.models.alert_book import AlertBook
     from riskscore.models.alerts import Matcher
     from riskscore.models.batch import score_file
+    from riskscore.models.selection_log import SelectionLog
     from riskscore.redact import redact
 
     current = settings()
@@ -515,6 +601,7 @@ def score(
                 version=version,
                 matcher=matcher,
                 alert_book=book,
+                selection_log=SelectionLog(current.selections_db),
             )
     if as_json:
         out.print_json(json.dumps(report.to_dict()))

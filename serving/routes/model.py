@@ -18,6 +18,9 @@ from riskscore.serving.schemas import (
     Thresholds,
 )
 
+# Not for API users: the salt would let a trader predict the random draw; the example and the
+# drift bins are bulky internals (the bins are on /metrics as PSI).
+_PRIVATE_INFO = ("random_salt", "example", "drift_reference")
 router = APIRouter(tags=["model"])
 
 
@@ -39,7 +42,7 @@ def model_info(key: Key, loaded: ServedModel, services: ServicesDep) -> ModelRes
         registry_reachable=status.registry_reachable,
         last_error=status.last_error,
         cache_error=status.cache_error,
-        info={k: v for k, v in model.info.items() if k not in ("random_salt", "example")},
+        info={k: v for k, v in model.info.items() if k not in _PRIVATE_INFO},
         state_created_at=used.created_at,
         state_age_seconds=used.age_seconds(),
         thresholds=Thresholds(

@@ -18,6 +18,7 @@ from riskscore.features.contracts import CLEARANCE
 from riskscore.features.errors import BadInputError
 from riskscore.features.intake import check_upload
 from riskscore.files import StorageError
+from riskscore.models.selection_log import selection_records
 from riskscore.serving.deps import (
     InScope,
     Key,
@@ -103,7 +104,9 @@ async def score(body: ScoreRequest, key: Key, services: ServicesDep) -> JSONAnsw
     MemberScope(key).check({r["reporting_country"] for r in records})
     top_k = settings.top_k if body.top_k is None else body.top_k
     columns = columns_of(records)
-    results = answers(loaded.model, columns, "all", top_k, services.alerts.matcher())
+    results = answers(
+        loaded.model, columns, "all", top_k, services.alerts.matcher(), services.drift.observe
+    )
     request_id = uuid.uuid4().hex
     # Rendered before it is audited, and audited last: only an answer about to be returned is
     # logged, and one that cannot be logged is not returned (503).
@@ -170,7 +173,8 @@ def _lines(
         yield orjson.dumps({"row": row, "errors": errors}) + b"\n"
     scored = 0
     matcher = services.alerts.matcher()
-    for rows, chunk in batch_answers(loaded.model, accepted, explain, top_k, matcher):
+    observe = services.drift.observe
+    for rows, chunk in batch_answers(loaded.model, accepted, explain, top_k, matcher, observe):
         lines = b"".join(orjson.dumps(r) + b"\n" for r in chunk)
         try:
             _record(services, request_id, key, loaded, "/v1/score/batch", chunk, rows)
@@ -193,8 +197,9 @@ def _record(
     results: list,
     declarations: Mapping[str, Sequence] | pd.DataFrame,
 ) -> None:
-    """Answers given: to the audit log (who got what), to the alerts' selections, and to the
-    score and channel metrics.
+    """Answers given: to the audit log (who got what), to the alerts' selections, to the
+    selection records (how each was selected, queued for the writer thread) and to the score
+    and channel metrics.
 
     Raises StorageError when the audit log cannot be written; then nothing is counted.
     """
@@ -228,6 +233,17 @@ def _record(
             )
         except StorageError as exc:
             log.error("alert selections of request %s not stored: %s", request_id, exc)
+    services.selections.submit(
+        selection_records(
+            results,
+            declarations["reporting_country"],
+            declarations["date"],
+            model_version=loaded.version,
+            state_version=loaded.ref["state_version"],
+            draw_share=loaded.model.channels.random_share,
+            source=route,
+        )
+    )
     services.metrics.scored([r["score"] for r in results], [r["channel"] for r in results])
 
 
