@@ -1,7 +1,8 @@
 """Population stability: how far recent traffic has moved from the traffic a model was validated on.
 
 At training, each model input (and the raw score) is cut into bins on the validation window,
-featurised as serving featurises a request: deciles for numbers, the 20 most frequent codes for
+featurised as serving featurises a request: deciles for numbers (cut halfway between two
+observed values), the 20 most frequent codes for
 categories (the rest share an "other" bin), and one bin for missing values. The bins and their
 shares travel in `model.info["drift_reference"]`, so serving, `riskscore drift`, the report and
 `retrain --if-drift` all measure against the same reference.
@@ -81,8 +82,7 @@ class Bins:
             top = found[np.argsort(-counts, kind="stable")[:TOP_CODES]]
             bins = cls(name, "categorical", codes=tuple(float(c) for c in np.sort(top)))
         else:
-            edges = np.unique(np.quantile(present, DECILES)) if len(present) else np.array([])
-            bins = cls(name, "numeric", edges=tuple(float(e) for e in edges))
+            bins = cls(name, "numeric", edges=tuple(float(e) for e in _between(present)))
         counts = bins.counts(values)
         return cls(bins.name, bins.kind, bins.edges, bins.codes, _shares(counts))
 
@@ -195,6 +195,23 @@ def relied_on_drift(table: pd.DataFrame) -> tuple[float, str]:
         return 0.0, SCORE
     top = relied.iloc[int(np.argmax(relied["psi"].to_numpy()))]
     return float(top["psi"]), str(top["feature"])
+
+
+def _between(values: np.ndarray) -> np.ndarray:
+    """Decile cut points placed halfway between two values the reference holds, never on one.
+
+    Many inputs take a few values, each shared by many declarations (a trader's hit rate, a
+    mode's seizure lift), and a refreshed feature state moves each value a little. A cut on a
+    value would send its whole mass to the next bin at the slightest move down: a PSI of 5 for
+    traffic that has not changed. Halfway, a value may move half the gap to its neighbour.
+    """
+    distinct = np.unique(values)
+    if len(distinct) < 2:
+        return np.array([])
+    at = np.unique(np.quantile(values, DECILES, method="lower"))
+    above = np.searchsorted(distinct, at, side="right")
+    keep = above < len(distinct)
+    return (at[keep] + distinct[above[keep]]) / 2
 
 
 def _shares(counts: np.ndarray) -> tuple[float, ...]:

@@ -44,10 +44,10 @@ def evaluation_window(
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
 ) -> ScoredWindow:
-    """The labelled declarations dated start..end (default: the validation window), scored."""
-    if start is None or end is None:
-        default_start, default_end = default_window(model)
-        start = default_start if start is None else start
+    """The labelled declarations dated start..end, scored. Without either, the validation
+    window; with only `start`, to the last record (as `riskscore evaluate` reads --from)."""
+    if start is None:
+        start, default_end = default_window(model)
         end = default_end if end is None else end
     try:
         return score_window(model, history, start, end)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import typer
 from factories import demo_store
@@ -341,3 +343,26 @@ def test_cli_report_fails_with_one_clear_line(report_cli, tmp_path, args, messag
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output + result.stderr
+
+
+def test_cli_drift_shows_every_input_against_the_reference(report_cli, demo):
+    result = report_cli("drift", "--from", "2025-10-01", "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    model = registry.load_model(demo["uri"])
+    names = {row["feature"] for row in found["features"]}
+    assert names == {*model.feature_names, "(score)"}
+    assert found["date_from"] == "2025-10-01" and found["rows"] > 0
+    assert "validation window" in found["reference"]
+    assert all(row["psi"] >= 0 for row in found["features"])
+    table = report_cli("drift", "--days", "60")
+    assert table.exit_code == 0 and "largest drift on the score" in table.stdout
+    empty = report_cli("drift", "--from", "2030-01-01", "--to", "2030-02-01")
+    assert empty.exit_code == 2 and "no declarations from 2030-01-01" in empty.output
+
+
+def test_the_report_has_the_learning_loop_sections(demo):
+    model = registry.load_model(demo["uri"])
+    html = render_report(model, demo["settings"].store_dir, start=pd.Timestamp("2025-10-01"))
+    assert 'id="selection-bias"' in html and "No selection records in this window" in html
+    assert 'id="drift"' in html and "Largest drift on the score" in html

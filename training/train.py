@@ -248,15 +248,6 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
     importance = _importance(model, contributions)
     model.info["importance"] = importance.to_dict("records")
     model.info["explainer"] = model.explainer.info.to_dict()
-    valid_dates = split.valid["date"]
-    model.info["drift_reference"] = DriftReference.fit(
-        inputs.x_valid,
-        raw_valid,
-        inputs.names,
-        inputs.categorical,
-        f"the validation window, {valid_dates.min().date()} to {valid_dates.max().date()}, "
-        "featurised as served",
-    ).to_dict()
 
     with _timed(seconds, "refit_state"):
         # The deployed state: statistics over every record up to the end of validation.
@@ -264,6 +255,8 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
         seizures = history.seizures
         inputs.pipeline.fit(deployed, seizures[seizures["date"] < split.end], split.end)
         model.info["state_as_of"] = str(split.end.date())
+    with _timed(seconds, "drift_reference"):
+        model.info["drift_reference"] = _drift_reference(model, split.valid, inputs.categorical)
     return TrainResult(
         search=searched,
         model=model,
@@ -274,6 +267,23 @@ def train(history: History, config: TrainConfig | None = None) -> TrainResult:
         best_iteration=booster.current_iteration(),
         seconds=seconds,
     )
+
+
+def _drift_reference(model: RiskModel, valid: pd.DataFrame, categorical: list[str]) -> dict:
+    """The bins drift is measured with (models.drift): the validation window featurised with
+    the deployed feature state, as the model will see the traffic that follows. With the state
+    of the cutoff instead, every statistic the refit moved would count as drift of the traffic.
+    """
+    x = model.matrix(model.features(valid))
+    dates = valid["date"]
+    return DriftReference.fit(
+        x,
+        model.raw_score(x),
+        model.feature_names,
+        categorical,
+        f"the validation window, {dates.min().date()} to {dates.max().date()}, featurised with "
+        "the deployed feature state",
+    ).to_dict()
 
 
 def slice_mask(ids: np.ndarray, label: np.ndarray, share: float, salt: str) -> np.ndarray:

@@ -110,7 +110,7 @@ def drift_section(found: TrafficDrift | None, why_not: str | None = None) -> str
         f"declarations of the window against {against}. Below {MODERATE} stable, "
         f"{MODERATE}-{MAJOR} moderate, "
         f"above {MAJOR} major. Inputs carrying at least {RELIED_ON_SHARE:.0%} of the model's "
-        "mean |SHAP| count for `riskscore retrain --if-drift`; serving exports the same figures "
+        "mean |SHAP| count for riskscore retrain --if-drift; serving exports the same figures "
         "on /metrics (riskscore_feature_psi)."
     )
     if found is None:
