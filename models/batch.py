@@ -16,6 +16,7 @@ import pandas as pd
 
 from riskscore.features.errors import BadInputError
 from riskscore.features.intake import read_checked
+from riskscore.files import StorageError
 from riskscore.models.alert_book import AlertBook, selection_rows
 from riskscore.models.alerts import Matcher, apply_alerts
 from riskscore.models.reasons import explained_reasons
@@ -44,6 +45,7 @@ class BatchReport:
     model_version: str | None = None
     state: dict = field(default_factory=dict)  # the feature state scored with (models.state)
     alerts: dict[str, int] = field(default_factory=dict)  # alert id -> declarations it matched
+    selection_error: str | None = None  # why the selection records could not be stored
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,18 +89,15 @@ def score_file(
     table = score_frame(model, checked.accepted.reset_index(drop=True), matcher)
     used = state_of(model)
     alerted = _record_selections(alert_book, checked.accepted, table, version)
-    if selection_log is not None:
-        selection_log.record(
-            selection_records(
-                table.to_dict("records"),
-                checked.accepted["reporting_country"],
-                checked.accepted["date"],
-                model_version=version,
-                state_version=used.version,
-                draw_share=model.channels.random_share,
-                source=f"file {path.name}",
-            )
-        )
+    records = selection_records(
+        table.to_dict("records"),
+        checked.accepted["reporting_country"],
+        checked.accepted["date"],
+        model_version=version,
+        state_version=used.version,
+        draw_share=model.channels.random_share,
+        source=f"file {path.name}",
+    )
     table["model_version"] = version
     table["state_version"] = used.version
     table["state_as_of"] = used.as_of
@@ -107,6 +106,13 @@ def score_file(
         table.to_csv(out, index=False)
     else:
         table.to_parquet(out, index=False)
+    selection_error = None
+    if selection_log is not None:
+        # After the file: the scores are what the user asked for, and are written either way.
+        try:
+            selection_log.record(records)
+        except StorageError as exc:
+            selection_error = str(exc)
     return BatchReport(
         input_file=str(path),
         out_file=str(out),
@@ -119,6 +125,7 @@ def score_file(
         model_version=version,
         state={"version": used.version, "as_of": used.as_of},
         alerts=alerted,
+        selection_error=selection_error,
     )
 
 

@@ -72,7 +72,13 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> dict:
         capacity=0.05,
     )
     scores["illicit"] = truth.loc[scores["id"], "illicit"].to_numpy()
-    return {"evaluation": evaluation, "scores": scores, "log": log}
+    return {
+        "evaluation": evaluation,
+        "scores": scores,
+        "log": log,
+        "model": model,
+        "live": live_file,
+    }
 
 
 def test_every_scored_declaration_has_a_selection_record(loop):
@@ -129,3 +135,18 @@ def test_too_few_random_outcomes_are_said(loop):
     # Outcomes of declarations the policy left green come from outside it: never weighted.
     everything = estimate(with_outcomes(records, outcomes))
     assert everything.outside_policy == int((scores["selection"] == "green").sum())
+
+
+def test_scores_are_written_when_the_selection_log_cannot_be(loop, tmp_path):
+    from riskscore.files import StorageError
+
+    class FullDisk(SelectionLog):
+        def record(self, rows):
+            raise StorageError(f"cannot record selections in {self.path}: database or disk is full")
+
+    out = tmp_path / "scores.csv"
+    report = score_file(
+        loop["model"], loop["live"], out, selection_log=FullDisk(tmp_path / "s.sqlite")
+    )
+    assert out.exists() and report.rows_scored == len(loop["scores"])
+    assert "database or disk is full" in report.selection_error

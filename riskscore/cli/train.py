@@ -621,6 +621,11 @@ def score(
         out.print(
             f"[yellow]quarantined {report.rows_quarantined} rows:[/] {report.quarantine_file}"
         )
+    if report.selection_error:
+        console.print(
+            f"[yellow]warning:[/] the scores are written, but not their selection records "
+            f"(docs/learning-loop.md): {report.selection_error}"
+        )
 
 
 HELP = {
