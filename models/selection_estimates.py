@@ -177,10 +177,11 @@ def estimate(
 
 
 def _strata(records: pd.DataFrame, rule: np.ndarray) -> np.ndarray:
-    """A stratum label per record: "rule", or the random draw's share it stood in."""
-    share = records["draw_share"].to_numpy(dtype="float64")
-    labels = np.where(rule, "rule", np.char.add("draw:", np.round(share, 9).astype(str)))
-    return labels.astype(object)
+    """A stratum number per record: -1 for the rule's selections, else one per random draw
+    share (integers: a million records are grouped in milliseconds, not seconds)."""
+    share = np.round(records["draw_share"].to_numpy(dtype="float64"), 9)
+    codes, _ = pd.factorize(share, use_na_sentinel=True)  # no share: -1, kept apart as -2
+    return np.where(rule, -1, np.where(codes < 0, -2, codes))
 
 
 def _totals(
