@@ -77,7 +77,8 @@ def selection_records(
     when an alert raised it, model_channel), with each declaration's member and date."""
     now = datetime.now(UTC).isoformat(timespec="milliseconds")
     rows = []
-    for answer, member, day in zip(results, members, dates, strict=True):
+    # Plain lists: iterating pandas Series row by row costs more than the rest of this loop.
+    for answer, member, day in zip(results, list(members), list(dates), strict=True):
         channel = str(answer["channel"])
         model_channel = str(answer.get("model_channel") or channel)
         selection, propensity = selection_of(model_channel, channel, draw_share)

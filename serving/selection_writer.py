@@ -1,7 +1,10 @@
 """Selection records written off the request path: a queue and one writer thread.
 
-A request hands its rows over and returns; the thread stores whatever has queued in one
-transaction, so a busy server writes a few large transactions rather than one per request. A
+A request hands its rows over and returns. The thread wakes at the first rows, lets more
+gather for `linger` seconds, and stores them all in one transaction: a busy server writes two
+transactions a second rather than one per request, and its requests do not share the
+interpreter with a writer waking for each of them (measured: p50 +13 % and throughput -19 %
+with a write per request, bench/RESULTS.md). A
 write the disk refuses is logged and the rows are dropped: the audit log, written before the
 answer is given, remains the record of every answer (models.selection_log).
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 
 from riskscore.files import StorageError
@@ -23,8 +27,11 @@ _STOP = object()
 class SelectionWriter:
     """Queues selection rows for `log` and stores them from a daemon thread."""
 
-    def __init__(self, selection_log: SelectionLog, max_batch: int = 50_000) -> None:
+    def __init__(
+        self, selection_log: SelectionLog, linger: float = 0.5, max_batch: int = 200_000
+    ) -> None:
         self.log = selection_log
+        self.linger = linger
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._done = threading.Condition()
@@ -55,6 +62,8 @@ class SelectionWriter:
             item = self._queue.get()
             stop = item is _STOP
             rows, taken = ([], 0) if stop else (list(item), 1)
+            if not stop and self.linger:
+                time.sleep(self.linger)
             while not stop and len(rows) < self.max_batch:
                 try:
                     more = self._queue.get_nowait()
