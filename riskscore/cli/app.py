@@ -14,6 +14,7 @@ from rich.table import Table
 from riskscore.cli import alerts as cli_alerts
 from riskscore.cli import report as cli_report
 from riskscore.cli import serve as cli_serve
+from riskscore.cli import simulate as cli_simulate
 from riskscore.cli import train as cli_train
 from riskscore.cli.console import console, fail, out, progress_bar
 from riskscore.cli.options import StoreOption, clean_errors, settings, store_dir
@@ -131,6 +132,14 @@ def synth(
     ),
     declarations: Annotated[int, typer.Option(min=100, help="Number of shipments.")] = SHIPMENTS,
     seed: Annotated[int, typer.Option(help="Random seed.")] = SEED,
+    truth: Annotated[
+        bool,
+        typer.Option(
+            "--truth/--no-truth",
+            help="Also write truth.parquet: every shipment's true outcome and the revenue an "
+            "inspection would recover (what `riskscore simulate --truth` reads).",
+        ),
+    ] = False,
 ) -> None:
     """Generate realistic demo seizures, clearance records and labelled declarations."""
 
@@ -140,6 +149,7 @@ def synth(
             declarations=declarations,
             seed=seed,
             progress=lambda n: bar.update(0, completed=n),
+            truth=truth,
         )
     out.print_json(json.dumps(summary.to_dict(), default=str))
 
@@ -192,3 +202,4 @@ cli_train.register(app)
 cli_serve.register(app)
 cli_report.register(app)
 cli_alerts.register(app)
+cli_simulate.register(app)

@@ -51,6 +51,8 @@ def make_chunk(w: World, rng: np.random.Generator, start: int, n: int) -> Chunk:
     inspected = draw_inspections(rng, p_true)
     found = inspected & illicit & (reason == REVENUE_CASE)
     revenue = revenue_recovered(w.cat, s, value, found)
+    # Every shipment's, for truth.parquet; no random draw, so the other files stay as they were.
+    potential = revenue_recovered(w.cat, s, value, illicit & (reason == REVENUE_CASE))
     clearance = _clearance(w, rng, s, value)
     decl = clearance.filter(pa.array(inspected))
     decl = decl.append_column("illicit", pa.array(illicit[inspected].astype(np.int8)))
@@ -62,6 +64,7 @@ def make_chunk(w: World, rng: np.random.Generator, start: int, n: int) -> Chunk:
             "inspected": pa.array(inspected.astype(np.int8)),
             "illicit": pa.array(illicit.astype(np.int8)),
             "pattern": take(["", *(p.name for p in PATTERNS)], reason + 1),
+            "revenue": pa.array(potential),
         },
         schema=TRUTH_SCHEMA,
     )

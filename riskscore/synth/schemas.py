@@ -23,6 +23,10 @@ TRUTH_SCHEMA = pa.schema(
         ("inspected", pa.int8()),
         ("illicit", pa.int8()),
         ("pattern", pa.string()),
+        # What an inspection would recover: above 0 only for illicit undervaluation, inspected
+        # or not (declarations.parquet has it for the inspected ones), so a simulated policy
+        # can be credited with the revenue of shipments history never inspected.
+        ("revenue", pa.float64()),
     ]
 )
 # Truth columns of seizures.csv, after the SEIZURES contract fields; never features or labels.
