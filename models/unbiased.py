@@ -20,7 +20,12 @@ import pandas as pd
 from riskscore.features.dataset import History
 from riskscore.models.metrics import top_mask
 from riskscore.models.risk_model import RiskModel
-from riskscore.models.selection_estimates import MIN_RANDOM_OUTCOMES, Estimates, estimate
+from riskscore.models.selection_estimates import (
+    MIN_RANDOM_OUTCOMES,
+    Estimate,
+    Estimates,
+    estimate,
+)
 from riskscore.models.selection_log import with_outcomes
 from riskscore.models.window import model_as_of
 
@@ -35,6 +40,22 @@ class Unbiased:
     scored: int  # selection records in the window
     in_store: int  # of them, declarations the store holds (the population judged)
     estimates: Estimates
+
+    def figures(
+        self, inspected: Mapping[str, float] | None = None
+    ) -> list[tuple[str, Estimate | None, float | None]]:
+        """(figure, unbiased estimate, the same on inspected declarations) for the tables of
+        `riskscore evaluate` and the report; `inspected` the window's metrics."""
+        e, inspected = self.estimates, inspected or {}
+        share, key = f"{self.capacity * 100:g} %", f"{self.capacity * 100:g}pct"
+        at = e.at_capacity.get("model", {})
+        return [
+            ("offence rate, all declarations", e.offence_rate, e.inspected.get("offence_rate")),
+            ("offence rate, declarations left uninspected", e.green_offence_rate, None),
+            ("precision of the red and yellow channels", e.policy_precision, None),
+            (f"precision at {share}", at.get("precision"), inspected.get(f"precision_at_{key}")),
+            (f"recall at {share}", at.get("recall"), inspected.get(f"recall_at_{key}")),
+        ]
 
     def to_dict(self) -> dict:
         return {

@@ -43,17 +43,7 @@ def selection_section(found: Unbiased | None, inspected: dict[str, float] | None
             ],
         )
     e = found.estimates
-    inspected = inspected or {}
-    share = f"{found.capacity * 100:g} %"
-    key = f"{found.capacity * 100:g}pct"
-    at = e.at_capacity.get("model", {})
-    rows = [
-        ("offence rate, all declarations", e.offence_rate, e.inspected.get("offence_rate")),
-        ("offence rate, declarations left uninspected", e.green_offence_rate, None),
-        ("precision of the red and yellow channels", e.policy_precision, None),
-        (f"precision at {share}", at.get("precision"), inspected.get(f"precision_at_{key}")),
-        (f"recall at {share}", at.get("recall"), inspected.get(f"recall_at_{key}")),
-    ]
+    rows = found.figures(inspected)
     frame = pd.DataFrame(
         [
             {

@@ -323,23 +323,13 @@ def _print_unbiased(result: Evaluation) -> None:
         )
         return
     e = found.estimates
-    share = f"{found.capacity * 100:g} %"
-    at = e.at_capacity.get("model", {})
     table = Table(
         title=f"without selection bias: {found.in_store} of {found.scored} declarations scored "
         f"from {found.date_from} to {found.date_to} (95 % intervals)"
     )
     for column in ("figure", "unbiased estimate", "on inspected declarations"):
         table.add_column(column, justify="left" if column == "figure" else "right")
-    metrics = result.metrics
-    key = f"{found.capacity * 100:g}pct"
-    rows = [
-        ("offence rate, all declarations", e.offence_rate, e.inspected.get("offence_rate")),
-        ("offence rate, left uninspected", e.green_offence_rate, None),
-        ("precision of red and yellow", e.policy_precision, None),
-        (f"precision at {share}", at.get("precision"), metrics.get(f"precision_at_{key}")),
-        (f"recall at {share}", at.get("recall"), metrics.get(f"recall_at_{key}")),
-    ]
+    rows = found.figures(result.metrics)
     for name, estimate, inspected in rows:
         table.add_row(
             name,
