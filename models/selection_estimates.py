@@ -165,7 +165,7 @@ def estimate(
         outside_policy=outside,
         offence_rate=est(col["y"] / max(n, 1)),
         green_offence_rate=est(col["y_left"] / max(int(left.sum()), 1)),
-        policy_precision=_plain(y[rule_known], replicates, seed),
+        policy_precision=_plain(y[rule_known], int(rule.sum()), replicates, seed),
         at_capacity=at_capacity,
         differences=differences,
         inspected={
@@ -226,10 +226,13 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(b > 0, a / b, np.nan)
 
 
-def _plain(values: np.ndarray, replicates: int, seed: int) -> Estimate:
-    """A mean with its bootstrap interval (the rule's selections are all inspected)."""
+def _plain(values: np.ndarray, population: int, replicates: int, seed: int) -> Estimate:
+    """The mean of `values`, outcomes of `population` declarations all selected, with its
+    bootstrap interval under the same finite-population correction as the totals."""
     if not len(values):
         return Estimate(np.nan, np.nan, np.nan)
     rng = np.random.default_rng(seed + 1)
-    hits = rng.binomial(len(values), values.mean(), size=replicates) / len(values)
-    return _interval(np.concatenate([[values.mean()], hits]))
+    mean = values.mean()
+    hits = rng.binomial(len(values), mean, size=replicates) / len(values)
+    spread = np.sqrt(max(0.0, 1.0 - len(values) / max(population, 1)))
+    return _interval(np.concatenate([[mean], mean + spread * (hits - mean)]))

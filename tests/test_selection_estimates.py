@@ -75,6 +75,10 @@ def test_a_missing_outcome_in_a_stratum_costs_precision_not_bias():
     found = estimate(records, replicates=300)
     assert found.offence_rate.covers(truth.mean())
     assert found.outcomes_by_rule < found.by_rule
+    # With every outcome of red and yellow known, their hit rate is a fact, not an estimate.
+    complete = estimate(_population(20_000, share=0.05, seed=3)[0], replicates=300)
+    assert complete.policy_precision.low == complete.policy_precision.high
+    assert found.policy_precision.low < found.policy_precision.high
 
 
 def test_a_paired_difference_of_two_rankings():
