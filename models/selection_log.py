@@ -169,6 +169,11 @@ def read_selections(path: Path, date_from: object = None, date_to: object = None
         log.close()
 
 
+def no_selections() -> pd.DataFrame:
+    """An empty frame of selection records."""
+    return _frame([])
+
+
 def _frame(rows: list[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     for column in ("raw_score", "score", "propensity", "draw_share"):

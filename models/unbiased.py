@@ -100,6 +100,8 @@ def unbiased(
 
     `compare` (a, b) adds the bootstrap interval of a's precision at capacity minus b's.
     """
+    if selections.empty:
+        return None
     records = _window(selections, date_from, date_to)
     if records.empty:
         return None

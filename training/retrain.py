@@ -50,7 +50,7 @@ from riskscore.features.store import Store
 from riskscore.models import registry
 from riskscore.models.metrics import precision_key
 from riskscore.models.risk_model import RiskModel
-from riskscore.models.selection_log import read_selections
+from riskscore.models.selection_log import no_selections, read_selections
 from riskscore.models.traffic_drift import DriftError, traffic_drift
 from riskscore.models.unbiased import unbiased
 from riskscore.models.window import labelled as labelled_window
@@ -118,7 +118,8 @@ class _Inputs:
     eval_from: pd.Timestamp
     eval_to: pd.Timestamp
     eval_rows: pd.DataFrame  # the labelled declarations of E
-    selections: pd.DataFrame  # the selection records (models.selection_log)
+    # The selection records of E (models.selection_log): none unless the service scored it.
+    selections: pd.DataFrame = field(default_factory=no_selections)
 
 
 def retrain(
