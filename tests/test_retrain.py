@@ -243,3 +243,24 @@ def test_the_gate_compares_without_selection_bias_when_random_outcomes_suffice(w
     assert short.gate == "inspected" and "too few random outcomes" in short.reason
     gate = "precision_at_5pct"
     assert f"challenger {gate} {short.challenger_metrics[gate]:.4f}" in short.reason
+
+
+def test_the_cli_shows_the_unbiased_table_and_skips_retraining_without_drift(
+    world, tmp_path, invoke
+):
+    # `invoke` runs in tmp_path, where RISKSCORE_STATE_DIR defaults to ./var.
+    settings = world["settings"].model_copy(update={"state_dir": tmp_path / "var"})
+    _selection_records(settings, world["store"], draw_share=0.3)
+    shown = invoke("evaluate", "--store", str(world["store"]), "--from", CUT)
+    assert shown.exit_code == 0, shown.output
+    assert "without selection bias" in shown.stdout
+    found = json.loads(invoke("evaluate", "--store", str(world["store"]), "--json").stdout)
+    unbiased = found["unbiased"]
+    assert unbiased["random_outcomes"] > 0 and "random-stream outcomes" in unbiased["note"]
+    assert 0 <= unbiased["offence_rate"]["value"] <= 1
+
+    calm = invoke("retrain", "--store", str(world["store"]), "--if-drift", "10")
+    assert calm.exit_code == 3, calm.output
+    assert "kept" in calm.stdout and "no drift" in calm.stdout
+    bad = invoke("retrain", "--store", str(world["store"]), "--if-drift", "-1")
+    assert bad.exit_code == 2 and "--if-drift" in bad.output
