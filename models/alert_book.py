@@ -1,11 +1,14 @@
-"""The alert book: analysts' alerts, watch lists and the declarations alerts selected (SQLite).
+"""The alert book: analysts' alerts, watch lists and the declarations alerts selected (SQLite,
+or the shared database of the replicas).
 
 Every add, change and expiry of an alert, and every save of a watch list, is kept in a history
 with who did it and when, and moves `revision()` on, so a server polls one integer and rebuilds
-its `Matcher` only when it moved. The database (WAL, 0600 like its -wal and -shm files) may be
-written by a CLI while a server reads it; writes take SQLite's write lock (BEGIN IMMEDIATE) and
-wait for another writer up to `timeout`. A write the disk refuses raises StorageError naming the
-file, after the whole change was rolled back.
+its `Matcher` only when it moved. The book may be written by a CLI while servers read it;
+writes are one at a time (SQLite's write lock, BEGIN IMMEDIATE; an advisory lock in
+PostgreSQL) and wait for another writer up to `timeout`. A write the database refuses raises
+StorageError naming it, after the whole change was rolled back. In the shared database, whose
+tables the selection log shares, the book's `selections` and `meta` are `alert_selections` and
+`alert_meta`; a SQLite file keeps its own names.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy import Column, Integer, MetaData, PrimaryKeyConstraint, Table, Text
 
+from riskscore.database import Location
 from riskscore.models.alerts import (
     Alert,
     AlertError,
@@ -27,58 +32,82 @@ from riskscore.models.alerts import (
 )
 from riskscore.private_db import PrivateDatabase
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-    number INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    criteria TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    message TEXT NOT NULL,
-    author TEXT NOT NULL,
-    valid_from TEXT,
-    valid_until TEXT,
-    created_at TEXT NOT NULL,
-    expired_at TEXT
-);
-CREATE TABLE IF NOT EXISTS alert_history (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    alert_id TEXT NOT NULL,
-    action TEXT NOT NULL,
-    who TEXT NOT NULL,
-    at TEXT NOT NULL,
-    alert TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS watchlists (
-    name TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    entries TEXT NOT NULL,
-    author TEXT NOT NULL,
-    loaded_at TEXT NOT NULL,
-    source_file TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS watchlist_history (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    action TEXT NOT NULL,
-    who TEXT NOT NULL,
-    at TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    source_file TEXT NOT NULL,
-    entries TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS selections (
-    alert_id TEXT NOT NULL,
-    declaration_id TEXT NOT NULL,
-    member TEXT NOT NULL,
-    declaration_date TEXT,
-    channel TEXT,
-    model_version TEXT,
-    scored_at TEXT NOT NULL,
-    PRIMARY KEY (alert_id, member, declaration_id)
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
+SHARED_NAMES = {"selections": "alert_selections", "meta": "alert_meta"}
+
+
+def _schema(names: Mapping[str, str]) -> MetaData:
+    """The book's tables; `names` renames some (in the shared database)."""
+    schema = MetaData()
+    Table(
+        "alerts",
+        schema,
+        Column("number", Integer, primary_key=True, autoincrement=False),
+        Column("id", Text, nullable=False, unique=True),
+        Column("criteria", Text, nullable=False),
+        Column("channel", Text, nullable=False),
+        Column("message", Text, nullable=False),
+        Column("author", Text, nullable=False),
+        Column("valid_from", Text),
+        Column("valid_until", Text),
+        Column("created_at", Text, nullable=False),
+        Column("expired_at", Text),
+    )
+    Table(
+        "alert_history",
+        schema,
+        Column("seq", Integer, primary_key=True),
+        Column("alert_id", Text, nullable=False),
+        Column("action", Text, nullable=False),
+        Column("who", Text, nullable=False),
+        Column("at", Text, nullable=False),
+        Column("alert", Text, nullable=False),
+        sqlite_autoincrement=True,
+    )
+    Table(
+        "watchlists",
+        schema,
+        Column("name", Text, primary_key=True),
+        Column("kind", Text, nullable=False),
+        Column("entries", Text, nullable=False),
+        Column("author", Text, nullable=False),
+        Column("loaded_at", Text, nullable=False),
+        Column("source_file", Text, nullable=False),
+    )
+    Table(
+        "watchlist_history",
+        schema,
+        Column("seq", Integer, primary_key=True),
+        Column("name", Text, nullable=False),
+        Column("action", Text, nullable=False),
+        Column("who", Text, nullable=False),
+        Column("at", Text, nullable=False),
+        Column("kind", Text, nullable=False),
+        Column("size", Integer, nullable=False),
+        Column("source_file", Text, nullable=False),
+        Column("entries", Text, nullable=False),
+        sqlite_autoincrement=True,
+    )
+    Table(
+        names["selections"],
+        schema,
+        Column("alert_id", Text, nullable=False),
+        Column("declaration_id", Text, nullable=False),
+        Column("member", Text, nullable=False),
+        Column("declaration_date", Text),
+        Column("channel", Text),
+        Column("model_version", Text),
+        Column("scored_at", Text, nullable=False),
+        PrimaryKeyConstraint("alert_id", "member", "declaration_id"),
+    )
+    Table(
+        names["meta"],
+        schema,
+        Column("key", Text, primary_key=True),
+        Column("value", Integer, nullable=False),
+    )
+    return schema
+
+
 _ALERT_FIELDS = (
     "id", "criteria", "channel", "message", "author",
     "valid_from", "valid_until", "created_at", "expired_at",
@@ -112,37 +141,48 @@ def _alert(row: tuple) -> Alert:
 
 
 class AlertBook(PrivateDatabase):
-    """Alerts, watch lists, their history and the selections, in one SQLite file.
+    """Alerts, watch lists, their history and the selections, in one SQLite file or in the
+    shared database.
 
-    One connection per book, serialised by a lock: a book may be shared by threads. Two books
-    (two processes) on one file see each other's committed changes.
+    A book may be shared by threads. Two books (two processes, two servers) on one database
+    see each other's committed changes.
     """
 
     what = "the alert book"
+    exclusive_writes = True  # alerts are numbered from the highest one stored
 
-    def __init__(self, path: Path | str, timeout: float = 30.0) -> None:
-        super().__init__(path, timeout)
-        with self._lock, self._transaction("create the alert book in", "nothing was changed"):
-            # One statement at a time: executescript() would commit the transaction first.
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                self._db.execute(statement)
+    def __init__(self, location: Location | str, timeout: float = 30.0) -> None:
+        shared = not isinstance(location, str | Path)
+        names = {name: SHARED_NAMES[name] if shared else name for name in SHARED_NAMES}
+        self._selections, self._meta = names["selections"], names["meta"]
+        super().__init__(location, timeout)
+
+    def _create(self) -> None:
+        _schema({"selections": self._selections, "meta": self._meta}).create_all(self._db.sa)
 
     def _bump(self) -> None:
         self._db.execute(
-            "INSERT INTO meta VALUES ('revision', 1) "
-            "ON CONFLICT (key) DO UPDATE SET value = value + 1"
+            f"INSERT INTO {self._meta} (key, value) VALUES ('revision', 1) "
+            f"ON CONFLICT (key) DO UPDATE SET value = {self._meta}.value + 1"
         )
 
     def _record(self, alert: Alert, action: str, who: str, at: str) -> None:
         self._db.execute(
-            "INSERT INTO alert_history (alert_id, action, who, at, alert) VALUES (?, ?, ?, ?, ?)",
-            (alert.id, action, who, at, json.dumps(alert.to_dict())),
+            "INSERT INTO alert_history (alert_id, action, who, at, alert) "
+            "VALUES (:alert_id, :action, :who, :at, :alert)",
+            {
+                "alert_id": alert.id,
+                "action": action,
+                "who": who,
+                "at": at,
+                "alert": json.dumps(alert.to_dict()),
+            },
         )
         self._bump()
 
     def _get(self, alert_id: str) -> Alert:
         row = self._db.execute(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,)
+            f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = :id", {"id": alert_id}
         ).fetchone()
         if row is None:
             raise AlertError(f"no alert {alert_id!r}")
@@ -180,23 +220,22 @@ class AlertBook(PrivateDatabase):
             )
             check_watchlists(alert, self._kinds())
             self._db.execute(
-                f"INSERT INTO alerts (number, {_ALERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (last + 1, *self._row(alert)),
+                f"INSERT INTO alerts (number, {_ALERT_COLUMNS}) "
+                f"VALUES (:number, {', '.join(':' + c for c in _ALERT_FIELDS)})",
+                {"number": last + 1, **self._row(alert)},
             )
             self._record(alert, "add", alert.author, now)
         return alert
 
     @staticmethod
-    def _row(alert: Alert) -> tuple:
+    def _row(alert: Alert) -> dict[str, object]:
         d = alert.to_dict()
         d["criteria"] = json.dumps(d["criteria"])
-        return tuple(d[c] for c in _ALERT_FIELDS)
+        return {c: d[c] for c in _ALERT_FIELDS}
 
     def _update(self, alert: Alert) -> None:
-        sets = ", ".join(f"{c} = ?" for c in _ALERT_FIELDS[1:])
-        self._db.execute(
-            f"UPDATE alerts SET {sets} WHERE id = ?", (*self._row(alert)[1:], alert.id)
-        )
+        sets = ", ".join(f"{c} = :{c}" for c in _ALERT_FIELDS[1:])
+        self._db.execute(f"UPDATE alerts SET {sets} WHERE id = :id", self._row(alert))
 
     def expire(self, alert_id: str, who: str, when: datetime | str | None = None) -> Alert:
         """Withdraw an alert: from now on it matches nothing (AlertError if unknown/expired)."""
@@ -226,14 +265,14 @@ class AlertBook(PrivateDatabase):
         return alert
 
     def get(self, alert_id: str) -> Alert:
-        rows = self._read(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
+        rows = self._read(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = :id", {"id": alert_id})
         if not rows:
             raise AlertError(f"no alert {alert_id!r}")
         return _alert(rows[0])
 
     def history(self, alert_id: str | None = None) -> list[dict]:
         """Every add / change / expire, oldest first: seq, alert_id, action, who, at, alert."""
-        where, args = ("WHERE alert_id = ?", (alert_id,)) if alert_id else ("", ())
+        where, args = ("WHERE alert_id = :id", {"id": alert_id}) if alert_id else ("", None)
         rows = self._read(
             f"SELECT seq, alert_id, action, who, at, alert FROM alert_history {where} ORDER BY seq",
             args,
@@ -243,7 +282,7 @@ class AlertBook(PrivateDatabase):
 
     def revision(self) -> int:
         """A counter moved on by every change of alerts or watch lists (cheap to poll)."""
-        rows = self._read("SELECT value FROM meta WHERE key = 'revision'")
+        rows = self._read(f"SELECT value FROM {self._meta} WHERE key = 'revision'")
         return int(rows[0][0]) if rows else 0
 
     # ---- watch lists ----------------------------------------------------------------------
@@ -266,31 +305,33 @@ class AlertBook(PrivateDatabase):
                         check_watchlists(alert, kinds)
                     except AlertError as exc:
                         raise AlertError(f"alert {alert.id}: {exc}") from None
+            row = {
+                "name": stored.name,
+                "kind": stored.kind,
+                "entries": entries,
+                "author": stored.author,
+                "loaded_at": stored.loaded_at,
+                "source_file": stored.source_file,
+            }
             self._db.execute(
-                "INSERT OR REPLACE INTO watchlists VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    stored.name,
-                    stored.kind,
-                    entries,
-                    stored.author,
-                    stored.loaded_at,
-                    stored.source_file,
-                ),
+                "INSERT INTO watchlists (name, kind, entries, author, loaded_at, source_file) "
+                "VALUES (:name, :kind, :entries, :author, :loaded_at, :source_file) "
+                "ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, "
+                "entries = excluded.entries, author = excluded.author, "
+                "loaded_at = excluded.loaded_at, source_file = excluded.source_file",
+                row,
             )
             self._db.execute(
                 "INSERT INTO watchlist_history "
                 "(name, action, who, at, kind, size, source_file, entries) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    stored.name,
-                    action,
-                    stored.author,
-                    _now(),
-                    stored.kind,
-                    len(stored.entries),
-                    stored.source_file,
-                    entries,
-                ),
+                "VALUES (:name, :action, :who, :at, :kind, :size, :source_file, :entries)",
+                row
+                | {
+                    "action": action,
+                    "who": stored.author,
+                    "at": _now(),
+                    "size": len(stored.entries),
+                },
             )
             self._bump()
         return stored
@@ -307,7 +348,7 @@ class AlertBook(PrivateDatabase):
         """Every save of a watch list, oldest first (without the entries)."""
         if name is not None:
             check_list_name(name)
-        where, args = ("WHERE name = ?", (name,)) if name else ("", ())
+        where, args = ("WHERE name = :name", {"name": name}) if name else ("", None)
         rows = self._read(
             "SELECT seq, name, action, who, at, kind, size, source_file "
             f"FROM watchlist_history {where} ORDER BY seq",
@@ -331,20 +372,21 @@ class AlertBook(PrivateDatabase):
             record["scored_at"] = _stamp(row.get("scored_at") or now)
             day = _text(row.get("declaration_date"))
             record["declaration_date"] = day[:10] if day else None  # a day, not a time
-            values.append(tuple(_text(record.get(c)) for c in SELECTION_COLUMNS))
+            values.append({c: _text(record.get(c)) for c in SELECTION_COLUMNS})
+        if not values:
+            return 0
         with self._lock, self._transaction("record selections in"):
-            before = self._db.total_changes
-            self._db.executemany(
-                f"INSERT OR IGNORE INTO selections ({', '.join(SELECTION_COLUMNS)}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            return self._db.execute(
+                f"INSERT INTO {self._selections} ({', '.join(SELECTION_COLUMNS)}) "
+                f"VALUES ({', '.join(':' + c for c in SELECTION_COLUMNS)}) "
+                "ON CONFLICT (alert_id, member, declaration_id) DO NOTHING",
                 values,
-            )
-            return self._db.total_changes - before
+            ).rowcount
 
     def selections(self, alert_id: str | None = None) -> pd.DataFrame:
-        where, args = ("WHERE alert_id = ?", (alert_id,)) if alert_id else ("", ())
+        where, args = ("WHERE alert_id = :id", {"id": alert_id}) if alert_id else ("", None)
         rows = self._read(
-            f"SELECT {', '.join(SELECTION_COLUMNS)} FROM selections {where} "
+            f"SELECT {', '.join(SELECTION_COLUMNS)} FROM {self._selections} {where} "
             "ORDER BY scored_at, alert_id, member, declaration_id",
             args,
         )

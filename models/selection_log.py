@@ -17,7 +17,8 @@ a sample of share r of those declarations, which is what makes unbiased estimate
 (models.selection_estimates). An outcome on a green declaration comes from outside the policy
 (an officer's own choice, a post-clearance audit): it is counted, never weighted.
 
-Stored in `$RISKSCORE_STATE_DIR/selections.sqlite` (private, WAL). The scoring service writes
+Stored in `$RISKSCORE_STATE_DIR/selections.sqlite` (private, WAL), or in the `selections` table
+of the database the replicas share (RISKSCORE_DATABASE_URL). The scoring service writes
 through a background thread (serving.selection_writer), so a request does not wait on the disk.
 """
 
@@ -25,11 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Column, Float, MetaData, PrimaryKeyConstraint, Table, Text
 
+from riskscore.database import Location, exists
 from riskscore.private_db import PrivateDatabase
 
 COLUMNS = (
@@ -103,24 +105,37 @@ def selection_records(
     return rows
 
 
+def _table() -> Table:
+    return Table(
+        "selections",
+        MetaData(),
+        Column("member", Text, nullable=False),
+        Column("declaration_id", Text, nullable=False),
+        Column("declaration_date", Text),
+        Column("scored_at", Text, nullable=False),
+        Column("source", Text),
+        Column("model_version", Text),
+        Column("state_version", Text),
+        Column("raw_score", Float),
+        Column("score", Float),
+        Column("channel", Text),
+        Column("model_channel", Text),
+        Column("selection", Text, nullable=False),
+        Column("propensity", Float, nullable=False),
+        Column("draw_share", Float),
+        PrimaryKeyConstraint("member", "declaration_id"),
+    )
+
+
 class SelectionLog(PrivateDatabase):
     """The selection records of one deployment."""
 
     what = "the selection log"
+    # Not the audit trail (the audit log is): a power cut may lose the last writes.
+    synchronous = "NORMAL"
 
-    def __init__(self, path: Path | str, timeout: float = 30.0) -> None:
-        super().__init__(path, timeout)
-        with self._lock:
-            # Not the audit trail (the audit log is): a power cut may lose the last writes.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS selections ("
-                "member TEXT NOT NULL, declaration_id TEXT NOT NULL, declaration_date TEXT, "
-                "scored_at TEXT NOT NULL, source TEXT, model_version TEXT, state_version TEXT, "
-                "raw_score REAL, score REAL, channel TEXT, model_channel TEXT, "
-                "selection TEXT NOT NULL, propensity REAL NOT NULL, draw_share REAL, "
-                "PRIMARY KEY (member, declaration_id))"
-            )
+    def _create(self) -> None:
+        _table().create(self._db.sa, checkfirst=True)
 
     def record(self, rows: Sequence[tuple]) -> int:
         """Store rows of `selection_records`; a declaration scored again keeps the latest."""
@@ -128,41 +143,42 @@ class SelectionLog(PrivateDatabase):
             return 0
         updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[2:])
         with self._lock, self._transaction("record selections in"):
-            self._db.executemany(
+            self._db.execute(
                 f"INSERT INTO selections ({', '.join(COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(COLUMNS))}) "
+                f"VALUES ({', '.join(':' + c for c in COLUMNS)}) "
                 f"ON CONFLICT (member, declaration_id) DO UPDATE SET {updates}",
-                rows,
+                [dict(zip(COLUMNS, row, strict=True)) for row in rows],
             )
         return len(rows)
 
     def read(self, date_from: object = None, date_to: object = None) -> pd.DataFrame:
         """The records of declarations dated `date_from`..`date_to` (inclusive; None: open)."""
-        where, args = [], []
+        where, args = [], {}
         if date_from is not None:
-            where.append("declaration_date >= ?")
-            args.append(_day(date_from))
+            where.append("declaration_date >= :date_from")
+            args["date_from"] = _day(date_from)
         if date_to is not None:
-            where.append("declaration_date <= ?")
-            args.append(_day(date_to))
+            where.append("declaration_date <= :date_to")
+            args["date_to"] = _day(date_to)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._read(
             f"SELECT {', '.join(COLUMNS)} FROM selections {clause} "
             "ORDER BY declaration_date, member, declaration_id",
-            tuple(args),
+            args,
         )
-        return _frame(rows)
+        return _frame([tuple(r) for r in rows])
 
     def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM selections").fetchone()[0])
+        return int(self._read("SELECT COUNT(*) FROM selections")[0][0])
 
 
-def read_selections(path: Path, date_from: object = None, date_to: object = None) -> pd.DataFrame:
+def read_selections(
+    location: Location, date_from: object = None, date_to: object = None
+) -> pd.DataFrame:
     """The records of `SelectionLog.read`, or none when nothing was ever scored there."""
-    if not Path(path).exists():
+    if not exists(location):
         return _frame([])
-    log = SelectionLog(path)
+    log = SelectionLog(location)
     try:
         return log.read(date_from, date_to)
     finally:

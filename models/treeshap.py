@@ -211,8 +211,7 @@ def split_parts(leaves: int) -> int:
     for a model of SPLIT_LEAVES leaves or more, else one."""
     if leaves < SPLIT_LEAVES:
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(MAX_SPLIT, cores or 1))
+    return max(1, min(MAX_SPLIT, scoring_threads()))
 
 
 def tree_ranges(tree_leaves: np.ndarray, parts: int) -> list[tuple[int, int]]:
@@ -237,8 +236,18 @@ def helpers() -> ThreadPoolExecutor:
 
 def lightgbm_threads(rows: int) -> int:
     """LightGBM's num_threads for `rows`: one for small batches (waking an OpenMP team costs
-    milliseconds, the trees do not), all cores from 2,000 rows."""
-    return 1 if rows < 2000 else 0
+    milliseconds, the trees do not), the process's scoring threads from 2,000 rows."""
+    return 1 if rows < 2000 else scoring_threads()
+
+
+def scoring_threads() -> int:
+    """Threads one call may use: RISKSCORE_THREADS (set for each worker of a multi-process
+    server to its share of the cores), else the cores this process may run on."""
+    given = os.environ.get("RISKSCORE_THREADS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return cores or 1
 
 
 Explainer = TableExplainer | ContribExplainer

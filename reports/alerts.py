@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from riskscore.database import Location
 from riskscore.features.outcomes import read_outcomes
 from riskscore.features.store import Store
 from riskscore.models.alert_book import AlertBook
@@ -18,7 +19,7 @@ from riskscore.models.alerts import criteria_text
 OUTCOME_COLUMNS = ["declaration_id", "member", "illicit"]
 
 
-def known_outcomes(store_dir: Path | None, outcomes_db: Path) -> pd.DataFrame:
+def known_outcomes(store_dir: Path | None, outcomes_db: Location) -> pd.DataFrame:
     """Every inspection outcome known: the store's labelled declarations, then the API's."""
     frames = []
     if store_dir is not None and Path(store_dir).is_dir():
@@ -32,7 +33,7 @@ def known_outcomes(store_dir: Path | None, outcomes_db: Path) -> pd.DataFrame:
     return known.dropna(subset=["illicit"])[OUTCOME_COLUMNS]
 
 
-def alert_table(book: AlertBook, store_dir: Path | None, outcomes_db: Path) -> pd.DataFrame:
+def alert_table(book: AlertBook, store_dir: Path | None, outcomes_db: Location) -> pd.DataFrame:
     """One row per alert: what it is (its criteria also as text), and its selections, outcomes
     known, hits and hit rate."""
     alerts = book.list()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from riskscore.database import exists, locate
 from riskscore.features.dataset import History, load_history
 from riskscore.features.outcomes import read_outcomes
 from riskscore.features.store import Store
@@ -235,8 +236,8 @@ def write_report(
         lineage=registry.run_json(ref.run_id, "lineage.json"),
         labels=registry.run_json(ref.run_id, "labels.json"),
         alerts=_alerts(settings, store_dir),
-        outcomes=read_outcomes(settings.outcomes_db),
-        selections=read_selections(settings.selections_db),
+        outcomes=read_outcomes(locate(settings).outcomes),
+        selections=read_selections(locate(settings).selections),
         progress=progress,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -251,11 +252,12 @@ def write_report(
 
 def _alerts(settings: Settings, store_dir: Path) -> pd.DataFrame | None:
     """The analysts' alerts and their hit rates, when there is an alert book."""
-    if not settings.alerts_db.exists():
+    where = locate(settings)
+    if not exists(where.alerts):
         return None
-    book = AlertBook(settings.alerts_db)
+    book = AlertBook(where.alerts)
     try:
-        return alert_table(book, store_dir, settings.outcomes_db)
+        return alert_table(book, store_dir, where.outcomes)
     finally:
         book.close()
 

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     state_dir: Path = Path("var")  # API keys, audit log, outcomes, alerts, model cache
+    # The database replicas share (postgresql://user@host/db): API keys, outcomes, the audit
+    # trail, alerts and selection records live there instead of in state_dir (riskscore.database).
+    database_url: str | None = None
     reload_seconds: float = 30.0  # how often serving checks whether the alias moved
     max_request_bytes: int = 5_000_000  # JSON bodies of /v1/score and /v1/outcomes
     max_upload_bytes: int = 500_000_000  # bodies of /v1/score/batch
@@ -40,6 +43,18 @@ class Settings(BaseSettings):
     shap_table_cap_mb: int = Field(512, ge=0)
     # Recent declarations the served traffic's drift (PSI per feature, /metrics) is measured on.
     drift_window: int = Field(50_000, ge=100)
+    # Server processes (`riskscore serve --workers`); default: the cores this process may use.
+    workers: int | None = Field(None, ge=1)
+    # A /v1/score body larger than this is bulk: parsed and scored on the bulk lane's threads
+    # (serving.lanes), as every /v1/score/batch upload is. ~800 bytes per declaration.
+    bulk_bytes: int = Field(32_768, ge=1024)
+    bulk_threads: int = Field(1, ge=1)  # per worker
+    bulk_queue: int = Field(4, ge=0)  # bulk requests waiting per worker; more get 429
+    bulk_per_key: int = Field(2, ge=1)  # places in a worker's bulk lane one key may hold
+    max_in_flight: int = Field(256, ge=1)  # requests in progress per worker; more get 503
+    # On SIGTERM: answer /readyz 503 and keep serving this long (load balancers stop sending),
+    # then stop accepting, finish the requests in flight, flush and exit.
+    drain_seconds: float = Field(5.0, ge=0)
 
     @property
     def keys_file(self) -> Path:

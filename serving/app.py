@@ -7,6 +7,7 @@ dependencies of serving.deps, and the model holder, keys, audit log and outcome 
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -17,10 +18,16 @@ from fastapi.responses import Response
 from riskscore.files import StorageError
 from riskscore.models import registry
 from riskscore.serving.deps import Services
-from riskscore.serving.metrics import RequestLimitAndMetrics
+from riskscore.serving.metrics import (
+    RequestLimitAndMetrics,
+    Ticker,
+    multiprocess_dir,
+    retire_worker,
+)
 from riskscore.serving.model_holder import ModelHolder
 from riskscore.serving.routes import alerts, health, model, outcomes, score
 from riskscore.serving.routes.responses import JSONAnswer
+from riskscore.serving.schemas import ScoreRequest
 from riskscore.settings import Settings
 
 OPEN_ROUTES = "/healthz, /readyz and /metrics need no key; every /v1 route does."
@@ -28,6 +35,7 @@ SECURITY_SCHEMES = {
     "ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
     "Bearer": {"type": "http", "scheme": "bearer"},
 }
+PUBLISH_SECONDS = 5.0  # how stale another worker's gauges and drift counts may be in a scrape
 ROUTERS = (score.router, outcomes.router, alerts.router, model.router, health.router)
 
 
@@ -57,6 +65,7 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
             settings.max_upload_bytes if path == "/v1/score/batch" else settings.max_request_bytes
         ),
         routes=_route_paths(app),
+        max_in_flight=settings.max_in_flight,
     )
     return app
 
@@ -71,11 +80,23 @@ def _route_paths(app: FastAPI) -> frozenset[str]:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     services: Services = app.state.services
+    services.drain.install()
     services.holder.load_initial()
     services.holder.start()
+    shared = multiprocess_dir()
+    ticker = Ticker(lambda: _publish(services, shared), PUBLISH_SECONDS).start() if shared else None
     yield
     services.holder.stop()
     services.close()
+    if ticker is not None:
+        ticker.stop()
+        retire_worker()
+
+
+def _publish(services: Services, folder: Path) -> None:
+    """What one worker of several shares with the worker that answers the next scrape."""
+    health.refresh_gauges(services)
+    services.drift.export(folder)
 
 
 async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -100,7 +121,12 @@ def _openapi_with_keys(app: FastAPI) -> dict:
             description=app.description,
             routes=app.routes,
         )
-        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        components = schema.setdefault("components", {})
+        components["securitySchemes"] = SECURITY_SCHEMES
+        # /v1/score reads its body itself (serving.routes.score): its schema is added here.
+        found = ScoreRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.setdefault("schemas", {}).update(found.pop("$defs", {}))
+        components["schemas"]["ScoreRequest"] = found
         for path, operations in schema["paths"].items():
             if path.startswith("/v1/"):
                 for operation in operations.values():

@@ -6,6 +6,11 @@ version that answered, and the scores and channels it gave. The files are privat
 A line is written with one unbuffered append, whole or not at all: a write the disk refuses
 raises StorageError naming the file and the cause, and leaves neither a piece of the line nor a
 buffered copy that a later write would flush (which would log an answer never given).
+
+When replicas share a database (RISKSCORE_DATABASE_URL), `audit_log(settings)` gives
+`SharedAuditLog` instead: one row per answer in its `audit_log` table (time, request id, route,
+member, key id, and the line's JSON as `entry`), committed before the answer is given, or
+StorageError naming the database and the cause.
 """
 
 from __future__ import annotations
@@ -17,7 +22,12 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, Text
+
+from riskscore.database import SharedDatabase, locate
 from riskscore.files import PRIVATE, describe, make_private
+from riskscore.private_db import PrivateDatabase
+from riskscore.settings import Settings
 
 
 class AuditLog:
@@ -44,7 +54,7 @@ class AuditLog:
     def record(self, entry: dict) -> None:
         """Append `entry` as one line; raises StorageError (naming the file) when it cannot be."""
         now = datetime.now(UTC)
-        line = json.dumps({"time": now.isoformat(timespec="milliseconds"), **entry}) + "\n"
+        line = json.dumps(_stamped(entry, now)) + "\n"
         day = now.strftime("%Y-%m-%d")
         with self._lock:
             try:
@@ -61,6 +71,56 @@ class AuditLog:
     def close(self) -> None:
         with self._lock:
             self._close()
+
+
+class SharedAuditLog(PrivateDatabase):
+    """The audit trail as rows of the shared database, with the interface of AuditLog."""
+
+    what = "the audit trail in"
+
+    def _create(self) -> None:
+        Table(
+            "audit_log",
+            MetaData(),
+            # BIGSERIAL in PostgreSQL; SQLite's rowid must be declared INTEGER.
+            Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+            Column("time", Text, nullable=False),
+            Column("request_id", Text),
+            Column("route", Text),
+            Column("member", Text),
+            Column("key_id", Text),
+            Column("entry", Text, nullable=False),  # the JSON line AuditLog would write
+            sqlite_autoincrement=True,
+        ).create(self._db.sa, checkfirst=True)
+
+    def record(self, entry: dict) -> None:
+        """Store `entry` as one row; raises StorageError (naming the database and the cause)
+        when it cannot be, and then nothing of it is stored."""
+        stamped = _stamped(entry, datetime.now(UTC))
+        with self._lock:
+            self._write_one(
+                "record an answer in",
+                "INSERT INTO audit_log (time, request_id, route, member, key_id, entry) "
+                "VALUES (:time, :request_id, :route, :member, :key_id, :entry)",
+                {k: _text(stamped.get(k)) for k in _FIELDS} | {"entry": json.dumps(stamped)},
+            )
+
+
+_FIELDS = ("time", "request_id", "route", "member", "key_id")
+
+
+def audit_log(settings: Settings) -> AuditLog | SharedAuditLog:
+    """The audit log of `settings`: the shared database's when there is one, else the files."""
+    shared: SharedDatabase | None = locate(settings).shared
+    return SharedAuditLog(shared) if shared is not None else AuditLog(settings.audit_dir)
+
+
+def _stamped(entry: dict, now: datetime) -> dict:
+    return {"time": now.isoformat(timespec="milliseconds"), **entry}
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _append(fd: int, data: bytes) -> None:

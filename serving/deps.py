@@ -11,14 +11,18 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 
+from riskscore.database import locate
 from riskscore.features.outcomes import OutcomeStore
 from riskscore.models.alert_book import AlertBook
 from riskscore.models.selection_log import SelectionLog
 from riskscore.serving.alert_watch import AlertWatch
-from riskscore.serving.audit import AuditLog
+from riskscore.serving.audit import AuditLog, SharedAuditLog, audit_log
 from riskscore.serving.drift_monitor import DriftMonitor
-from riskscore.serving.keys import ApiKey, KeyStore
+from riskscore.serving.keys import ApiKey, KeyStore, SharedKeyStore, key_store
+from riskscore.serving.lanes import BulkLane
+from riskscore.serving.lifecycle import Drain
 from riskscore.serving.metrics import Metrics
 from riskscore.serving.model_holder import Loaded, ModelHolder
 from riskscore.serving.selection_writer import SelectionWriter
@@ -31,39 +35,50 @@ class Services:
 
     settings: Settings
     holder: ModelHolder
-    keys: KeyStore
-    audit: AuditLog
+    keys: KeyStore | SharedKeyStore
+    audit: AuditLog | SharedAuditLog
     outcomes: OutcomeStore
     metrics: Metrics
     alerts: AlertWatch
     selections: SelectionWriter
     drift: DriftMonitor
+    lanes: BulkLane  # the bulk lane and its admission (serving.lanes)
+    drain: Drain  # draining at SIGTERM (serving.lifecycle)
     reports: dict[str, str] = field(default_factory=dict)  # model version -> its logged report
 
     @classmethod
     def build(cls, settings: Settings, holder: ModelHolder | None = None) -> Services:
-        """The services for `settings`; `holder` replaces the model holder (tests)."""
+        """The services for `settings`; `holder` replaces the model holder (tests).
+
+        The state is in the state dir's files, or in the shared database of the replicas
+        (RISKSCORE_DATABASE_URL); the model cache, drift window and metrics stay per server."""
         metrics, drift = Metrics(), DriftMonitor(settings.drift_window)
         metrics.registry.register(drift)  # PSI computed when /metrics is scraped
+        where = locate(settings)
         return cls(
             settings=settings,
             holder=holder or ModelHolder(settings),
-            keys=KeyStore(settings.keys_file),
-            audit=AuditLog(settings.audit_dir),
-            outcomes=OutcomeStore(settings.outcomes_db),
+            keys=key_store(settings),
+            audit=audit_log(settings),
+            outcomes=OutcomeStore(where.outcomes),
             metrics=metrics,
-            alerts=AlertWatch(AlertBook(settings.alerts_db), settings.reload_seconds),
-            selections=SelectionWriter(SelectionLog(settings.selections_db)),
+            alerts=AlertWatch(AlertBook(where.alerts), settings.reload_seconds),
+            selections=SelectionWriter(SelectionLog(where.selections)),
             drift=drift,
+            lanes=BulkLane(settings.bulk_threads, settings.bulk_queue, settings.bulk_per_key),
+            drain=Drain(settings.drain_seconds),
         )
 
     def close(self) -> None:
-        """Store the queued selection records; close the audit log, the outcome store, the
-        alert book and the selection log (at shutdown)."""
+        """Let bulk answers in flight finish (they are audited), store the queued selection
+        records; close the audit log, the outcome store, the alert book, the selection log and
+        the key store (at shutdown)."""
+        self.lanes.close()
         self.selections.close()
         self.audit.close()
         self.outcomes.close()
         self.alerts.book.close()
+        self.keys.close()
 
 
 async def get_services(request: Request) -> Services:
@@ -82,14 +97,19 @@ async def get_settings(services: ServicesDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-# Sync on purpose: the key store may re-read its file, so this runs in the thread pool.
-def require_key(request: Request, services: ServicesDep) -> ApiKey:
+async def require_key(request: Request, services: ServicesDep) -> ApiKey:
     """The active key sent as `X-API-Key` or `Authorization: Bearer`, else 401."""
     presented = request.headers.get("x-api-key")
     if presented is None:
         bearer = request.headers.get("authorization", "")
         presented = bearer[7:] if bearer.lower().startswith("bearer ") else None
-    key = services.keys.authenticate(presented)
+    # From memory on the event loop (the hot path: a thread hop waits for the interpreter lock
+    # twice when a bulk thread holds it); when the file or table must be read, in the pool.
+    keys = services.keys
+    if keys.in_memory():
+        key = keys.authenticate(presented, from_memory=True)
+    else:
+        key = await run_in_threadpool(keys.authenticate, presented)
     if key is None:
         raise HTTPException(
             401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"}

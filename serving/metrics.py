@@ -1,13 +1,27 @@
-"""Prometheus metrics, and the ASGI middleware that counts, times and size-limits requests."""
+"""Prometheus metrics, and the ASGI middleware that counts, times and size-limits requests.
+
+Several worker processes share their metrics the way prometheus_client does it: each writes its
+counters, histograms and gauges to files in PROMETHEUS_MULTIPROC_DIR (set by serving.server for
+the workers, before they import prometheus_client), and the worker answering a scrape sums them.
+Gauges keep the maximum over live workers: the oldest feature state, the most alerts.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess as prometheus_multiprocess
+
+from riskscore.serving.drift_monitor import SharedDriftCollector
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -15,6 +29,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+# Probes and scrapes are answered even when the server is busy: a load balancer must not take
+# a busy server for a dead one.
+ALWAYS_ANSWERED = frozenset({"/healthz", "/readyz", "/metrics"})
+log = logging.getLogger("riskscore.serving")
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
 
 
@@ -50,6 +68,7 @@ class Metrics:
             "The model version being served (value 1 on its labels)",
             ["name", "version", "alias", "source"],
             registry=self.registry,
+            multiprocess_mode="livemax",
         )
 
         self.state = Gauge(
@@ -57,17 +76,21 @@ class Metrics:
             "The feature state being served (value 1 on its labels)",
             ["version", "as_of"],
             registry=self.registry,
+            multiprocess_mode="livemax",
         )
         self.alerts_active = Gauge(
             "riskscore_alerts_active",
             "Analysts' alerts the server is applying",
             registry=self.registry,
+            multiprocess_mode="livemax",
         )
         self.state_age = Gauge(
             "riskscore_feature_state_age_seconds",
             "Seconds since the served feature state was computed (alert when stale)",
             registry=self.registry,
+            multiprocess_mode="livemax",
         )
+        self._served: dict[Gauge, tuple[str, ...]] = {}
 
     def scored(self, scores: list[float], channels: list[str]) -> None:
         for value in scores:
@@ -76,13 +99,76 @@ class Metrics:
             self.channels.labels(channel).inc()
 
     def serving(self, name: str, version: str, alias: str, source: str) -> None:
-        self.model.clear()
-        self.model.labels(name, version, alias, source).set(1)
+        self._only(self.model, (name, version, alias, source))
 
     def serving_state(self, version: str, as_of: str | None, age_seconds: float | None) -> None:
-        self.state.clear()
-        self.state.labels(version, as_of or "").set(1)
+        self._only(self.state, (version, as_of or ""))
         self.state_age.set(float("nan") if age_seconds is None else age_seconds)
+
+    def _only(self, gauge: Gauge, labels: tuple[str, ...]) -> None:
+        """Value 1 on `labels` alone. The labels replaced are set to 0 before they are cleared:
+        a worker's metric file keeps every series it ever wrote."""
+        before = self._served.get(gauge)
+        if before == labels:
+            return
+        if before is not None:
+            gauge.labels(*before).set(0)
+        gauge.clear()
+        gauge.labels(*labels).set(1)
+        self._served[gauge] = labels
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this registry, or every live worker's files when shared."""
+        folder = multiprocess_dir()
+        if folder is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry, path=str(folder))
+        registry.register(SharedDriftCollector(folder))
+        return generate_latest(registry)
+
+
+def multiprocess_dir() -> Path | None:
+    """The folder the worker processes share their metrics in, when there are several."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(folder) if folder else None
+
+
+def retire_worker() -> None:
+    """At a worker's exit: its live gauges and its drift window leave the shared metrics."""
+    folder = multiprocess_dir()
+    if folder is not None:
+        prometheus_multiprocess.mark_process_dead(os.getpid(), str(folder))
+        with contextlib.suppress(OSError):
+            (folder / f"drift_{os.getpid()}.npz").unlink()
+
+
+class Ticker:
+    """Calls `action` every `seconds` on a daemon thread until `stop`: what a worker publishes
+    for the others (gauges, drift counts) when it is not the one scraped."""
+
+    def __init__(self, action: Callable[[], None], seconds: float) -> None:
+        self._action = action
+        self._seconds = seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="metrics-ticker", daemon=True)
+
+    def start(self) -> Ticker:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self._action()
+            except Exception as exc:  # a metric must never take a worker down
+                log.warning("metrics not published: %s", exc)
+            if self._stop.wait(self._seconds):
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
 
 
 class RequestLimitAndMetrics:
@@ -92,6 +178,8 @@ class RequestLimitAndMetrics:
     so, else as soon as a chunked body passes the limit (the app then sees a disconnect and its
     own answer is dropped). Metrics are labelled by route, and only the app's own routes get a
     label of their own: any other path is "other", so scanners cannot grow the label set.
+    A request beyond `max_in_flight` in progress gets 503 with Retry-After at once, rather than
+    a place in a queue without bound; the probes and /metrics are never refused.
     """
 
     def __init__(
@@ -100,11 +188,14 @@ class RequestLimitAndMetrics:
         metrics: Metrics,
         limit_for: Callable[[str], int],
         routes: frozenset[str] = frozenset(),
+        max_in_flight: int | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.limit_for = limit_for
         self.routes = routes
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0  # only the event loop's thread changes it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -112,6 +203,23 @@ class RequestLimitAndMetrics:
             return
         started = time.perf_counter()
         path = scope["path"]
+        if (
+            self.max_in_flight is not None
+            and self.in_flight >= self.max_in_flight
+            and path not in ALWAYS_ANSWERED
+        ):
+            await _busy(send, self.in_flight)
+            self._observe(path, 503, started)
+            return
+        self.in_flight += 1
+        try:
+            await self._limited(scope, receive, send, path, started)
+        finally:
+            self.in_flight -= 1
+
+    async def _limited(
+        self, scope: Scope, receive: Receive, send: Send, path: str, started: float
+    ) -> None:
         limit = self.limit_for(path)
         length = _content_length(scope)
         if length is not None and length > limit:
@@ -168,6 +276,18 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+async def _busy(send: Send, in_flight: int) -> None:
+    body = orjson.dumps({"detail": f"server busy: {in_flight} requests in progress; retry in 1 s"})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _too_large(send: Send, limit: int) -> None:

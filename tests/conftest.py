@@ -1,15 +1,17 @@
-"""Shared fixtures: the `riskscore` CLI as a real subprocess and in-process (typer CliRunner)."""
+"""Shared fixtures: the `riskscore` CLI as a real subprocess and in-process (typer CliRunner),
+and a real PostgreSQL cluster for the tests of the shared database."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from postgres import PG_ABSENT, PG_BIN, Cluster, run_as
 
 if TYPE_CHECKING:
     from click.testing import Result
@@ -57,3 +59,30 @@ def invoke(tmp_path, monkeypatch) -> Callable[..., Result]:
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     return lambda *args: runner.invoke(app, list(args))
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the session (tests/postgres.py); skips where
+    PostgreSQL is not installed."""
+    if not PG_BIN:
+        pytest.skip(PG_ABSENT)
+    prefix = run_as()
+    if prefix is None:
+        pytest.skip("running as root and no `postgres` user to run PostgreSQL as")
+    cluster = Cluster.create(prefix)
+    cluster.start()
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster) -> Iterator[str]:
+    """The URL of a new empty database in the session's cluster (psycopg 3 via SQLAlchemy)."""
+    from riskscore.database import SharedDatabase, dispose
+
+    name = postgres_cluster.create_database()
+    url = postgres_cluster.url(name)
+    yield url
+    dispose(SharedDatabase(url))  # this process's pooled connections to it
+    postgres_cluster.drop_database(name)

@@ -1,19 +1,14 @@
 """Training against a real MLflow tracking server backed by PostgreSQL (DESIGN.md principle 7).
 
-The test starts its own PostgreSQL cluster (Debian's postgresql package) on a free port, an
-`mlflow server` on it, trains and registers two models over HTTP, and loads the champion back.
+The test uses the session's PostgreSQL cluster (tests/postgres.py, Debian's postgresql
+package), runs an `mlflow server` on a database of its own, trains and registers two models
+over HTTP, and loads the champion back.
 """
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+from postgres import free_port
 
 from riskscore.features.ingest import ingest
 from riskscore.models import registry
@@ -31,78 +27,15 @@ from riskscore.synth import generate
 from riskscore.training.config import TrainConfig
 from riskscore.training.job import run_training
 
-PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
 MLFLOW = Path(sys.executable).parent / "mlflow"
-
-pytestmark = pytest.mark.skipif(
-    not PG_BIN, reason="PostgreSQL binaries absent (apt-get install -y postgresql)"
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_postgres() -> list[str]:
-    """initdb and postgres refuse to run as root: run them as the `postgres` user then."""
-    if os.geteuid() != 0:
-        return []
-    try:
-        pwd.getpwnam("postgres")
-    except KeyError:
-        pytest.skip("running as root and no `postgres` user to run PostgreSQL as")
-    return ["runuser", "-u", "postgres", "--"]
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster; yields the SQLAlchemy URI of an empty `mlflow` database."""
-    bin_dir = Path(PG_BIN[-1]).parent
-    prefix = _as_postgres()
-    # Not tmp_path: the postgres user must be able to reach it.
-    root = Path(tempfile.mkdtemp(prefix="riskscore-pg-"))
-    if prefix:
-        user = pwd.getpwnam("postgres")
-        os.chown(root, user.pw_uid, user.pw_gid)
-    data, port = root / "data", _free_port()
-
-    def run(*args: str) -> None:
-        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
-
-    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run(
-        str(bin_dir / "pg_ctl"),
-        "-D",
-        str(data),
-        "-o",
-        options,
-        "-l",
-        str(root / "log"),
-        "-w",
-        "start",
-    )
-    try:
-        run(
-            str(bin_dir / "createdb"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            "postgres",
-            "mlflow",
-        )
-        yield f"postgresql://postgres@127.0.0.1:{port}/mlflow"
-    finally:
-        subprocess.run(
-            [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+def postgres(postgres_cluster) -> Iterator[str]:
+    """The SQLAlchemy URI of an empty `mlflow` database in the session's cluster."""
+    name = postgres_cluster.create_database("mlflow")
+    yield postgres_cluster.url(name)
+    postgres_cluster.drop_database(name)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +43,7 @@ def server(postgres, tmp_path_factory) -> Iterator[str]:
     """`mlflow server` on the PostgreSQL backend; yields its http:// URI."""
     # SQLAlchemy 2.1 reaches postgresql:// URIs through psycopg 3.
     pytest.importorskip("psycopg", reason="psycopg[binary] is needed for a PostgreSQL backend")
-    port = _free_port()
+    port = free_port()
     artifacts = tmp_path_factory.mktemp("server-artifacts")
     log = (tmp_path_factory.mktemp("server-log") / "mlflow.log").open("w")
     process = subprocess.Popen(

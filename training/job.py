@@ -9,6 +9,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
+from riskscore.database import locate
 from riskscore.features.dataset import load_history
 from riskscore.features.outcomes import read_outcomes
 from riskscore.features.store import Store
@@ -126,7 +127,7 @@ def run_training(
     # Before the long part: runs a killed job left RUNNING are failed as this job starts.
     orphans = tracking.fail_orphans(experiment_id)
     store = Store(store_dir)
-    outcomes = read_outcomes(settings.outcomes_db)
+    outcomes = read_outcomes(locate(settings).outcomes)
     history = load_history(store, outcomes=outcomes)
     result = train(history, config or TrainConfig())
     tags = tracking.process_tags() | {"job": "train"}

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from riskscore.database import locate
 from riskscore.features.outcomes import read_outcomes
 from riskscore.features.store import Store
 from riskscore.models import registry, state
@@ -98,7 +99,7 @@ def refresh(
         computed = compute_state(
             Store(store_dir),
             definition_of(model),
-            read_outcomes(settings.outcomes_db),
+            read_outcomes(locate(settings).outcomes),
             earlier,
             as_of,
         )

@@ -43,6 +43,7 @@ import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
+from riskscore.database import locate
 from riskscore.features.dataset import History, load_history
 from riskscore.features.outcomes import read_outcomes
 from riskscore.features.pipeline import LABEL
@@ -176,7 +177,7 @@ def _inputs(store_dir: Path, settings: Settings, config: RetrainConfig) -> _Inpu
     if not store_dir.is_dir():
         raise RetrainError(f"{store_dir}: no such store; ingest data first")
     store = Store(store_dir)
-    outcomes = read_outcomes(settings.outcomes_db)
+    outcomes = read_outcomes(locate(settings).outcomes)
     history = load_history(store, outcomes=outcomes)
     labelled = history.declarations[history.declarations[LABEL].notna()]
     if labelled.empty:
@@ -199,7 +200,7 @@ def _inputs(store_dir: Path, settings: Settings, config: RetrainConfig) -> _Inpu
         eval_from=eval_from,
         eval_to=last_day,
         eval_rows=labelled_window(labelled, eval_from, last_day),
-        selections=read_selections(settings.selections_db, eval_from, last_day),
+        selections=read_selections(locate(settings).selections, eval_from, last_day),
     )
 
 

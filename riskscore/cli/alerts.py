@@ -34,9 +34,10 @@ AuthorOption = Annotated[
 
 
 def _book() -> AlertBook:
+    from riskscore.database import locate
     from riskscore.models.alert_book import AlertBook
 
-    return AlertBook(settings().alerts_db)
+    return AlertBook(locate(settings()).alerts)
 
 
 def _author(author: str | None) -> str:
@@ -101,11 +102,12 @@ def alerts_list(
 ) -> None:
     """The alerts, with what each selected and its hit rate once outcomes are known (from the
     store's labelled declarations and the outcomes fed back through the API)."""
+    from riskscore.database import locate
     from riskscore.reports.alerts import alert_table
 
     current = settings()
     with clean_errors():
-        table = alert_table(_book(), store or current.store_dir, current.outcomes_db)
+        table = alert_table(_book(), store or current.store_dir, locate(current).outcomes)
     if not show_all and len(table):
         table = table[table["active"]]
     if as_json:

@@ -188,13 +188,14 @@ def features_build(
 ) -> None:
     """Build the point-in-time feature table, one row per declaration, with labels (the
     store's, and the outcomes fed back through the API, as training reads them)."""
+    from riskscore.database import locate
     from riskscore.features.dataset import build_feature_table
     from riskscore.features.outcomes import read_outcomes
 
     current = settings()
     path = store_dir(store, current)
     with console.status("building features"):
-        summary = build_feature_table(path, out_file, read_outcomes(current.outcomes_db))
+        summary = build_feature_table(path, out_file, read_outcomes(locate(current).outcomes))
     out.print_json(json.dumps(summary, default=str))
 
 

@@ -83,10 +83,10 @@ def _write_report(settings: Settings, version: str) -> None:
 
 def _demo_key(settings: Settings) -> str:
     """The demo's API key, kept in var/demo-api-key for the next run (demo only)."""
-    from riskscore.serving.keys import KeyStore
+    from riskscore.serving.keys import key_store
 
     path = settings.state_dir / "demo-api-key"
-    store = KeyStore(settings.keys_file)
+    store = key_store(settings)
     if path.exists() and store.authenticate(path.read_text().strip()):
         return path.read_text().strip()
     _, secret = store.create(DEMO_MEMBER)

@@ -22,15 +22,31 @@ def serve(
     reload_seconds: Annotated[
         float | None, typer.Option(help="How often to check whether the alias moved.")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Server processes (default: the cores; RISKSCORE_WORKERS)."),
+    ] = None,
 ) -> None:
-    """Serve the scoring API (loads models:/<name>@<alias> through MLflow)."""
+    """Serve the scoring API (loads models:/<name>@<alias> through MLflow).
+
+    Each worker process loads the model itself and answers on the same port; SIGTERM drains
+    (readiness 503 for RISKSCORE_DRAIN_SECONDS, then the requests in flight finish).
+    """
+    from riskscore.database import locate
     from riskscore.models import registry
     from riskscore.serving.server import run_server
 
-    current = settings(host=host, port=port, model_alias=model_alias, reload_seconds=reload_seconds)
+    current = settings(
+        host=host,
+        port=port,
+        model_alias=model_alias,
+        reload_seconds=reload_seconds,
+        workers=workers,
+    )
     try:
         registry.tracking_uri(current)  # a wrong registry is one line here, not a traceback later
-    except registry.RegistryConfigError as exc:
+        locate(current)  # and so is a wrong RISKSCORE_DATABASE_URL
+    except (registry.RegistryConfigError, ValueError) as exc:
         raise fail(str(exc)) from None
     run_server(current)
 
@@ -44,10 +60,10 @@ def keys_create(
 ) -> None:
     """Create a key; it is printed once and only its hash is kept."""
     from riskscore.files import StorageError
-    from riskscore.serving.keys import KeyStore
+    from riskscore.serving.keys import key_store
 
     try:
-        record, secret = KeyStore(settings().keys_file).create(member, analyst)
+        record, secret = key_store(settings()).create(member, analyst)
     except ValueError as exc:
         raise fail(str(exc)) from None
     except StorageError as exc:  # a full disk, or another writer holding the lock too long
@@ -64,9 +80,13 @@ def keys_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List keys (ids, members, dates; never the keys)."""
-    from riskscore.serving.keys import KeyStore
+    from riskscore.files import StorageError
+    from riskscore.serving.keys import key_store
 
-    records = KeyStore(settings().keys_file).list()
+    try:
+        records = key_store(settings()).list()
+    except (ValueError, StorageError) as exc:  # a wrong database URL, a database down
+        raise fail(str(exc)) from None
     if as_json:
         out.print_json(
             json.dumps(
@@ -94,15 +114,16 @@ def keys_list(
 def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id (from keys list).")],
 ) -> None:
-    """Revoke a key; the running service refuses it from the next request on."""
+    """Revoke a key; running servers refuse it from the next request on (replicas sharing
+    RISKSCORE_DATABASE_URL: within RISKSCORE_RELOAD_SECONDS)."""
     from riskscore.files import StorageError
-    from riskscore.serving.keys import KeyStore
+    from riskscore.serving.keys import key_store
 
     try:
-        record = KeyStore(settings().keys_file).revoke(key_id)
+        record = key_store(settings()).revoke(key_id)
     except KeyError:
         raise fail(f"no key with id {key_id!r} (see riskscore keys list)") from None
-    except StorageError as exc:  # not revoked: say so, never print "revoked"
+    except (ValueError, StorageError) as exc:  # not revoked: say so, never print "revoked"
         raise fail(f"{exc}; key {key_id} is NOT revoked") from None
     out.print(f"revoked {record.key_id} (member {record.member}) at {record.revoked_at}")
 

@@ -262,6 +262,7 @@ def evaluate(
 ) -> None:
     """Evaluate a registered model on a window of labelled declarations, as serving scores them,
     and, from the selection records of the declarations it scored, without selection bias."""
+    from riskscore.database import locate
     from riskscore.features.outcomes import read_outcomes
     from riskscore.models import registry
     from riskscore.models.selection_log import read_selections
@@ -282,8 +283,8 @@ def evaluate(
                 path,
                 date_from,
                 date_to,
-                outcomes=read_outcomes(current.outcomes_db),
-                selections=read_selections(current.selections_db),
+                outcomes=read_outcomes(locate(current).outcomes),
+                selections=read_selections(locate(current).selections),
                 capacity=capacity,
             )
     if as_json:
@@ -564,6 +565,7 @@ def score(
 ) -> None:
     """Score a file with the champion: id, score, channel and the top 3 reasons; analysts'
     alerts raise the channel of the declarations they match (and name themselves)."""
+    from riskscore.database import locate
     from riskscore.models import registry
     from riskscore.models.alert_book import AlertBook
     from riskscore.models.alerts import Matcher
@@ -579,7 +581,7 @@ def score(
         with console.status(f"loading {shown}"):
             risk_model = registry.load_model(uri, published_state=True)
             version = registry.resolve(uri).version
-            book = AlertBook(current.alerts_db)
+            book = AlertBook(locate(current).alerts)
             matcher = Matcher.build(book.list(active_only=True), book.watchlists())
         with console.status(f"scoring {input_file.name}"):
             report = score_file(
@@ -591,7 +593,7 @@ def score(
                 version=version,
                 matcher=matcher,
                 alert_book=book,
-                selection_log=SelectionLog(current.selections_db),
+                selection_log=SelectionLog(locate(current).selections),
             )
     if as_json:
         out.print_json(json.dumps(report.to_dict()))
