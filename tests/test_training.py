@@ -161,7 +161,12 @@ def test_train_registers_champion_then_challenger_and_evaluates(store, mlruns, i
     assert run.data.metrics["explain.table_mib"] > 0
     assert run.data.tags["explainer"] == "treeshap-tables" and run.data.tags["shape"]
     searched = pd.read_csv(client.download_artifacts(trained["run_id"], "shape_search.csv"))
-    assert len(searched) == len(TrainConfig().shapes) and searched["chosen"].sum() == 1
+    # Every shape is fitted unless one took over twice the explanation budget (a loaded
+    # machine): the dearer ones after it are then skipped, so the file holds a cheapest-first
+    # prefix of the shapes.
+    shapes = TrainConfig().shapes
+    assert 1 <= len(searched) <= len(shapes) and searched["chosen"].sum() == 1
+    assert list(searched["num_leaves"]) == [s.num_leaves for s in shapes[: len(searched)]]
     assert trained["shape"].startswith(f"{searched[searched['chosen']]['num_leaves'].iloc[0]} ")
     lineage = json.loads(
         Path(client.download_artifacts(trained["run_id"], "lineage.json")).read_text()

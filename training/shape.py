@@ -15,12 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-import lightgbm as lgb
 import numpy as np
 
-from riskscore.models.treeshap import build_explainer
-
 if TYPE_CHECKING:
+    import lightgbm as lgb
     from matplotlib.figure import Figure
 
 TIMED_ROWS = 200  # single-declaration explanations timed per candidate (median taken)
@@ -121,13 +119,17 @@ class SearchResult:
         )
 
 
-Fit = Callable[[Shape], tuple[lgb.Booster, np.ndarray]]  # shape -> booster, raw validation scores
+# shape -> booster, raw validation scores (a string: LightGBM is imported when a model is fitted,
+# not when the CLI starts and reads TrainConfig's defaults)
+Fit = Callable[[Shape], "tuple[lgb.Booster, np.ndarray]"]
 Precision = Callable[[np.ndarray], float]  # raw validation scores -> precision at capacity
 
 
 def explain_ms(booster: lgb.Booster, rows: np.ndarray, cap_bytes: int) -> tuple[float, object]:
     """Median milliseconds to explain one declaration (one call per row), and the explainer's
     info. The first calls (compilation, cold caches) are not timed."""
+    from riskscore.models.treeshap import build_explainer
+
     explainer = build_explainer(booster, cap_bytes)
     sample = rows[:TIMED_ROWS]
     for i in range(min(5, len(sample))):
