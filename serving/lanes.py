@@ -48,16 +48,12 @@ class BulkLane:
         self._executor = ThreadPoolExecutor(
             threads, thread_name_prefix="bulk", initializer=_background_priority
         )
-        self._lock = threading.Lock()
+        # Reentrant: a stream dropped unstarted gives its place back from __del__, which the
+        # collector may run in a thread already holding this lock.
+        self._lock = threading.RLock()
         self._admitted: Counter[str] = Counter()
         self._seconds = 1.0  # moving mean of a bulk request's time, for Retry-After
         sys.setswitchinterval(SWITCH_INTERVAL)
-
-    @property
-    def admitted(self) -> int:
-        """Bulk requests of this worker running or waiting for a thread."""
-        with self._lock:
-            return sum(self._admitted.values())
 
     @contextlib.contextmanager
     def admit(self, key_id: str) -> Iterator[None]:

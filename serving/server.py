@@ -41,6 +41,8 @@ def run_server(settings: Settings) -> None:
     threads = str(max(1, usable_cores() // workers))
     os.environ.update(dict.fromkeys(THREAD_VARIABLES, threads))
     os.environ.update(_as_environment(settings))
+    # The drift window is the server's: each worker keeps its share, and a scrape sums them.
+    os.environ["RISKSCORE_DRIFT_WINDOW"] = str(max(100, settings.drift_window // workers))
     metrics_dir = tempfile.mkdtemp(prefix="riskscore-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     try:
