@@ -113,7 +113,8 @@ class Metrics:
             return
         if before is not None:
             gauge.labels(*before).set(0)
-        gauge.clear()
+        if multiprocess_dir() is None:  # prometheus_client cannot clear a worker's file
+            gauge.clear()
         gauge.labels(*labels).set(1)
         self._served[gauge] = labels
 
