@@ -360,3 +360,14 @@ def test_an_unsupported_database_url_is_one_line_without_its_password():
         "RISKSCORE_DATABASE_URL mysql://***@db/riskscore: mysql is not supported "
         "(postgresql://HOST/DB with the user and password in the URL, or sqlite:///PATH)"
     )
+
+
+@pytest.mark.parametrize(
+    "verb", [["serve", "--port", "1"], ["keys", "list"], ["keys", "revoke", "abc"]]
+)
+def test_the_cli_names_an_unsupported_database_url_in_one_line(invoke, monkeypatch, verb):
+    monkeypatch.setenv("RISKSCORE_DATABASE_URL", "mysql://user:s3cret@db/riskscore")
+    done = invoke(*verb)
+    assert done.exit_code == 2, done.output  # the CLI's exit code for a refused input
+    assert "mysql is not supported" in done.stderr and "s3cret" not in done.stderr
+    assert "Traceback" not in done.output + done.stderr
