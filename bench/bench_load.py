@@ -153,7 +153,9 @@ def tree_rss(pid: int) -> float:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) / 1024
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            # A child is listed under the thread that started it (the bulk pool's restarts).
+            tasks = Path(f"/proc/{current}/task").glob("*/children")
+            children = [c for task in tasks for c in task.read_text().split()]
         except OSError:
             continue
         todo += [int(c) for c in children]

@@ -45,12 +45,19 @@ class Settings(BaseSettings):
     drift_window: int = Field(50_000, ge=100)
     # Server processes (`riskscore serve --workers`); default: the cores this process may use.
     workers: int | None = Field(None, ge=1)
-    # A /v1/score body larger than this is bulk: parsed and scored on the bulk lane's threads
-    # (serving.lanes), as every /v1/score/batch upload is. ~800 bytes per declaration.
+    # A /v1/score body larger than this is bulk, as every /v1/score/batch upload is: the workers
+    # hand it to the bulk pool (serving.bulk_pool). ~800 bytes per declaration.
     bulk_bytes: int = Field(32_768, ge=1024)
-    bulk_threads: int = Field(1, ge=1)  # per worker
-    bulk_queue: int = Field(4, ge=0)  # bulk requests waiting per worker; more get 429
-    bulk_per_key: int = Field(2, ge=1)  # places in a worker's bulk lane one key may hold
+    # Processes of the bulk pool, at a lower CPU priority; 0: each worker scores bulk requests
+    # on its own bulk lane's threads (serving.lanes), one model in memory fewer per process.
+    bulk_processes: int = Field(1, ge=0)
+    bulk_threads: int = Field(1, ge=1)  # per bulk process (or per worker without a pool)
+    bulk_queue: int = Field(4, ge=0)  # bulk requests waiting per bulk process; more get 429
+    bulk_per_key: int = Field(2, ge=1)  # places in one bulk process's lane a key may hold
+    # Set by serving.server, not by hand: where the workers reach the bulk pool, and whether
+    # this process is one of the pool's.
+    bulk_socket: str | None = None
+    bulk_pool: bool = False
     max_in_flight: int = Field(256, ge=1)  # requests in progress per worker; more get 503
     # On SIGTERM: answer /readyz 503 and keep serving this long (load balancers stop sending),
     # then stop accepting, finish the requests in flight, flush and exit.

@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
         ),
         routes=_route_paths(app),
         max_in_flight=settings.max_in_flight,
+        # The pool's requests were counted by the worker that relayed them, end to end.
+        count_requests=not settings.bulk_pool,
     )
     return app
 
@@ -86,6 +88,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     shared = multiprocess_dir()
     ticker = Ticker(lambda: _publish(services, shared), PUBLISH_SECONDS).start() if shared else None
     yield
+    if services.bulk is not None:
+        await services.bulk.close()
     services.holder.stop()
     services.close()
     if ticker is not None:

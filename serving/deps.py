@@ -19,6 +19,7 @@ from riskscore.models.alert_book import AlertBook
 from riskscore.models.selection_log import SelectionLog
 from riskscore.serving.alert_watch import AlertWatch
 from riskscore.serving.audit import AuditLog, SharedAuditLog, audit_log
+from riskscore.serving.bulk_proxy import BulkProxy
 from riskscore.serving.drift_monitor import DriftMonitor
 from riskscore.serving.keys import ApiKey, KeyStore, SharedKeyStore, key_store
 from riskscore.serving.lanes import BulkLane
@@ -43,6 +44,7 @@ class Services:
     selections: SelectionWriter
     drift: DriftMonitor
     lanes: BulkLane  # the bulk lane and its admission (serving.lanes)
+    bulk: BulkProxy | None  # the bulk pool, when there is one and this is not it
     drain: Drain  # draining at SIGTERM (serving.lifecycle)
     reports: dict[str, str] = field(default_factory=dict)  # model version -> its logged report
 
@@ -66,6 +68,7 @@ class Services:
             selections=SelectionWriter(SelectionLog(where.selections)),
             drift=drift,
             lanes=BulkLane(settings.bulk_threads, settings.bulk_queue, settings.bulk_per_key),
+            bulk=BulkProxy(settings.bulk_socket) if settings.bulk_socket else None,
             drain=Drain(settings.drain_seconds),
         )
 

@@ -190,12 +190,14 @@ class RequestLimitAndMetrics:
         limit_for: Callable[[str], int],
         routes: frozenset[str] = frozenset(),
         max_in_flight: int | None = None,
+        count_requests: bool = True,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.limit_for = limit_for
         self.routes = routes
         self.max_in_flight = max_in_flight
+        self.count_requests = count_requests
         self.in_flight = 0  # only the event loop's thread changes it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -264,6 +266,8 @@ class RequestLimitAndMetrics:
             self._observe(path, status, started)
 
     def _observe(self, path: str, status: int, started: float) -> None:
+        if not self.count_requests:
+            return
         route = path if path in self.routes else "other"
         self.metrics.requests.labels(route, str(status)).inc()
         self.metrics.latency.labels(route).observe(time.perf_counter() - started)

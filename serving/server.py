@@ -1,10 +1,11 @@
-"""Run the API with uvicorn (uvloop + httptools when installed): one process, or `workers`.
+"""Run the API with uvicorn (uvloop + httptools when installed): workers and a bulk pool.
 
 With several workers, uvicorn's supervisor binds the socket, starts the workers (fresh
 interpreters: each builds its app and loads the model after it starts) and restarts one that
-dies. The settings reach them as RISKSCORE_* variables, Prometheus' multi-process files go to a
-private folder removed at exit, and each worker's CPU threads for scoring (LightGBM, numba) are
-its share of the cores, so that N workers do not fight over them.
+dies. Beside them runs the bulk pool (serving.bulk_pool), which scores the large requests the
+workers hand it. The settings reach every process as RISKSCORE_* variables, Prometheus'
+multi-process files go to a private folder removed at exit, and each process's CPU threads for
+scoring (LightGBM, numba) are its share of the cores, so that they do not fight over them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tempfile
 
 import uvicorn
 
+from riskscore.serving.bulk_pool import BulkPool
 from riskscore.settings import Settings
 
 THREAD_VARIABLES = ("RISKSCORE_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
@@ -33,26 +35,39 @@ def run_server(settings: Settings) -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
     workers = settings.workers or usable_cores()
-    if workers == 1:
+    pool_size = settings.bulk_processes
+    if workers == 1 and not pool_size:
         from riskscore.serving.app import create_app
 
         uvicorn.run(create_app(settings), **_options(settings))
         return
-    threads = str(max(1, usable_cores() // workers))
-    os.environ.update(dict.fromkeys(THREAD_VARIABLES, threads))
     os.environ.update(_as_environment(settings))
-    # The drift window is the server's: each worker keeps its share, and a scrape sums them.
-    os.environ["RISKSCORE_DRIFT_WINDOW"] = str(max(100, settings.drift_window // workers))
+    # The drift window is the server's: each process keeps its share, and a scrape sums them.
+    share = max(100, settings.drift_window // (workers + pool_size))
+    os.environ["RISKSCORE_DRIFT_WINDOW"] = str(share)
     metrics_dir = tempfile.mkdtemp(prefix="riskscore-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    _share_metrics(metrics_dir)
+    pool = None
+    if pool_size:
+        pool = BulkPool(pool_size, _pool_environment(pool_size)).start()
+        os.environ["RISKSCORE_BULK_SOCKET"] = pool.socket
+    os.environ.update(_threads(workers))
     try:
-        uvicorn.run(
-            "riskscore.serving.server:worker_app",
-            factory=True,
-            workers=workers,
-            **_options(settings),
-        )
+        if workers == 1:  # in this process, as without a pool (its environment is set now)
+            from riskscore.serving.app import create_app
+
+            uvicorn.run(create_app(Settings()), **_options(settings))
+        else:
+            uvicorn.run(
+                "riskscore.serving.server:worker_app",
+                factory=True,
+                workers=workers,
+                **_options(settings),
+            )
     finally:
+        # After the workers: the bulk answers they were still relaying came from the pool.
+        if pool is not None:
+            pool.stop()
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
@@ -72,6 +87,30 @@ def _options(settings: Settings) -> dict[str, object]:
         # SIGTERM drains first (serving.lifecycle); then requests in flight get this long.
         "timeout_graceful_shutdown": 60,
     }
+
+
+def _share_metrics(folder: str) -> None:
+    """Metrics in `folder`, for this process and the ones it starts. prometheus_client picks
+    its value class when imported, so it is picked again in case that was before."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    from prometheus_client import values
+
+    values.ValueClass = values.get_value_class()
+
+
+def _threads(processes: int) -> dict[str, str]:
+    """The scoring threads of each of `processes` processes sharing the cores."""
+    return dict.fromkeys(THREAD_VARIABLES, str(max(1, usable_cores() // processes)))
+
+
+def _pool_environment(processes: int) -> dict[str, str]:
+    """The bulk pool's environment: the server's, as the pool. No drain wait there: it is
+    stopped after the workers, and no load balancer sends it anything."""
+    env = dict(os.environ, **_threads(processes))
+    env.update(RISKSCORE_WORKERS=str(processes), RISKSCORE_BULK_POOL="true")
+    env.update(RISKSCORE_DRAIN_SECONDS="0")
+    env.pop("RISKSCORE_BULK_SOCKET", None)  # the pool does not relay to itself
+    return env
 
 
 def _as_environment(settings: Settings) -> dict[str, str]:

@@ -76,8 +76,14 @@ def test_make_private_narrows_an_old_file(tmp_path):
         ("a postgresql+psycopg://u:p@db/x; b", "a postgresql+psycopg://***@db/x; b"),
         ("sqlite:///var/mlflow.db", "sqlite:///var/mlflow.db"),
         ("no url here: a@b", "no url here: a@b"),
+        (
+            "postgresql://db/x?user=u&password=s3cret&sslmode=require",
+            "postgresql://db/x?user=u&password=***&sslmode=require",
+        ),
+        ("host=db user=u password=s3cret dbname=x", "host=db user=u password=*** dbname=x"),
+        ("the password is wrong", "the password is wrong"),
         (None, None),
     ],
 )
-def test_redact_hides_url_user_info_only(text, expected):
+def test_redact_hides_url_user_info_and_passwords_only(text, expected):
     assert redact(text) == expected

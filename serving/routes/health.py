@@ -27,17 +27,20 @@ def healthz() -> HealthResponse:
     responses={
         503: {
             "model": ReadyResponse,
-            "description": "No model, or shutting down (draining); `reason` says why",
+            "description": "No model, the bulk pool not started yet, or shutting down "
+            "(draining); `reason` says why",
         }
     },
 )
-def readyz(services: ServicesDep) -> JSONAnswer:
+async def readyz(services: ServicesDep) -> JSONAnswer:
     holder = services.holder
     loaded = holder.current
     status = holder.status
     draining = services.drain.draining
-    ready = loaded is not None and not draining
     reason = None if loaded is not None else holder.unavailable_reason()
+    if reason is None and services.bulk is not None:
+        reason = await services.bulk.ready()
+    ready = reason is None and not draining
     if draining:  # still answering, so that requests already routed here are not lost
         reason = "draining: the server is shutting down and finishing the requests it has"
     body = {

@@ -104,13 +104,17 @@ _BATCH_DESCRIPTION = (
     summary="Score one or more declarations, with reasons",
 )
 async def score(request: Request, key: Key, services: ServicesDep) -> Response:
-    # The body is read raw and validated here rather than by FastAPI: a large one is parsed on
-    # a bulk thread (serving.lanes), since validating 1000 declarations takes ~25 ms of CPU.
+    # The body is read raw and validated here rather than by FastAPI: a large one goes to the
+    # bulk pool, or a bulk thread, since validating 1000 declarations takes ~25 ms of CPU.
     limit = services.settings.bulk_bytes
-    declared_large = _content_length(request) > limit  # then 429 before the body is read
-    body = b"" if declared_large else await request.body()
+    declared_large = _content_length(request) > limit
+    # Then 429 before the body is read; but the bulk pool reads it first, since the worker
+    # relaying it is still writing it and would not see an answer sent before the end.
+    body = b"" if declared_large and not services.settings.bulk_pool else await request.body()
     if not declared_large and len(body) <= limit:
         return _score(body, key, services)
+    if services.bulk is not None:
+        return await services.bulk.forward(request, body or None)
     with services.lanes.admit(key.key_id):
         body = body or await request.body()
         return await services.lanes.run(_score, body, key, services)
@@ -199,6 +203,8 @@ async def score_batch(
     explain: Annotated[str, Query(pattern="^(flagged|all|none)$")] = "flagged",
     top_k: Annotated[int | None, Query(ge=0, le=MAX_TOP_K, description=_TOP_K)] = None,
 ) -> StreamingResponse:
+    if services.bulk is not None:
+        return await services.bulk.forward(request)
     # Not a dependency: a 422 about the query comes before a 503.
     loaded = model_or_503(services)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -207,9 +213,11 @@ async def score_batch(
             415, f"unsupported Content-Type {content_type!r}: use {', '.join(BATCH_TYPES)}"
         )
     lanes = services.lanes
+    # As in `score`, the bulk pool reads the body before it may answer 429.
+    body = await request.body() if settings.bulk_pool else b""
     leave = lanes.enter(key.key_id)  # 429 when the lane is full; given back when the stream ends
     try:
-        body = await request.body()
+        body = body or await request.body()
         accepted, rejected = await lanes.run(
             _validated_upload, body, BATCH_TYPES[content_type], loaded
         )

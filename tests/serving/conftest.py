@@ -75,9 +75,11 @@ class World:
             RISKSCORE_MAX_DECLARATIONS=str(MAX_DECLARATIONS),
             RISKSCORE_MAX_REQUEST_BYTES=str(MAX_REQUEST_BYTES),
             RISKSCORE_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
-            # One process unless a test asks for workers (tests/serving/test_workers.py), and
-            # no drain wait at SIGTERM unless a test measures it.
+            # One process, without a bulk pool, unless a test asks for them
+            # (tests/serving/test_workers.py), and no drain wait at SIGTERM unless a test
+            # measures it.
             RISKSCORE_WORKERS="1",
+            RISKSCORE_BULK_PROCESSES="0",
             RISKSCORE_DRAIN_SECONDS="0",
         )
         env.update({k: str(v) for k, v in extra.items()})
